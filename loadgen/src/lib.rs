@@ -1,0 +1,1 @@
+//! loadgen crate (work in progress).

@@ -1,0 +1,5 @@
+//! Histograms, run results, report formats and gates (SLO checks, regression compare).
+
+pub mod run;
+
+pub use run::*;

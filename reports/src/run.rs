@@ -1,0 +1,130 @@
+//! The run result (`napkin load --out run.json`, SPEC section 5): the one file every later
+//! command (`report`, `compare`, `check`, `merge`) reads. Histograms are embedded losslessly as
+//! base64 HdrHistogram V2 deflate so that merging runs is exact.
+//!
+//! Fields beyond SPEC section 5 are extensions (documented in docs/run-format.md); the SPEC's
+//! fields keep their names and meaning.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The value of the `format` field this version writes and reads.
+pub const RUN_FORMAT: &str = "napkin-run/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub format: String,
+    pub scenario: String,
+    pub target: String,
+    /// `open` or `closed`.
+    pub model: String,
+    /// `uniform` or `poisson` (open model); `none` for the closed model.
+    pub arrivals: String,
+    /// Offered rate of the open model (peak of the profile for staged runs); null when closed.
+    pub target_rps: Option<f64>,
+    /// RFC 3339 wall-clock time of the start of the measured window (after warm-up).
+    pub started_at: String,
+    /// Length of the measured window in seconds.
+    pub duration_s: f64,
+    pub requests: u64,
+    pub achieved_rps: f64,
+    pub interrupted: bool,
+    pub errors: ErrorCounts,
+    pub all: ScopeResult,
+    pub actions: BTreeMap<String, ScopeResult>,
+    pub timeline: Vec<TimelinePoint>,
+    pub slo: SloOutcome,
+    /// Extension: how the run was set up.
+    #[serde(default)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ErrorCounts {
+    pub total: u64,
+    pub connect: u64,
+    pub timeout: u64,
+    pub io: u64,
+    /// Responses whose status was outside the action's `expect`, by status code.
+    pub status: BTreeMap<String, u64>,
+    /// Extension: successful responses that lacked a field named in `capture`.
+    #[serde(default)]
+    pub capture: u64,
+}
+
+/// Results for `all` or for one action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScopeResult {
+    pub requests: u64,
+    pub errors: u64,
+    /// From each request's intended send time (coordinated-omission corrected).
+    pub latency_us: LatencyStats,
+    /// From the actual send time.
+    pub service_us: LatencyStats,
+    /// base64 HdrHistogram V2 deflate of `latency_us`, microseconds.
+    pub histogram: String,
+    /// Extension: the same encoding of `service_us`.
+    #[serde(default)]
+    pub service_histogram: String,
+    /// Extension: errors of this scope by kind.
+    #[serde(default)]
+    pub error_kinds: ErrorCounts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct LatencyStats {
+    pub min: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    /// Seconds since `started_at` at the end of this interval (1 = the first second).
+    pub t_s: u64,
+    pub requests: u64,
+    pub errors: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SloOutcome {
+    pub pass: bool,
+    pub checks: Vec<SloCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SloCheck {
+    /// `all` or an action name.
+    pub scope: String,
+    /// p50 p90 p99 p999 max mean error_rate min_rps.
+    pub metric: String,
+    /// Microseconds for latency metrics, a fraction for error_rate, requests/s for min_rps.
+    pub limit: f64,
+    pub value: f64,
+    pub pass: bool,
+}
+
+/// Extension: the settings a run was made with.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub scenario_file: Option<String>,
+    pub connections: Option<u32>,
+    pub concurrency: Option<u32>,
+    pub warmup_s: f64,
+    pub timeout_s: f64,
+    pub seed: Option<u64>,
+    /// Requests whose actual send was more than 1 ms after their intended time.
+    pub late: u64,
+    /// Turns given to another action because a capture pool was still empty.
+    pub deferred: u64,
+    /// Action name -> share of the traffic mix (0..1).
+    pub mix: BTreeMap<String, f64>,
+}

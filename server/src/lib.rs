@@ -1,0 +1,1 @@
+//! server crate (work in progress).

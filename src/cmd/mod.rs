@@ -1,0 +1,9 @@
+//! One module per subcommand: its arguments (clap derive) and its `run`.
+
+pub mod check;
+pub mod compare;
+pub mod estimate;
+pub mod load;
+pub mod merge;
+pub mod report;
+pub mod serve;
