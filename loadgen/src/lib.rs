@@ -1,1 +1,5 @@
-//! loadgen crate (work in progress).
+//! The load generator: arrival schedules x request sources x a connection engine that measures
+//! latency from each request's intended send time (coordinated-omission corrected).
+
+pub mod schedule;
+pub mod source;
