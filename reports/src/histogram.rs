@@ -78,3 +78,24 @@ mod tests {
         assert_eq!(stats(&back), stats(&h));
     }
 }
+
+impl crate::run::ScopeResult {
+    /// A scope's results from its two histograms (latency from intended send, service from
+    /// actual send) and its error counts.
+    pub fn from_histograms(
+        latency: &Histogram<u64>,
+        service: &Histogram<u64>,
+        requests: u64,
+        error_kinds: crate::run::ErrorCounts,
+    ) -> Result<Self, HistogramError> {
+        Ok(crate::run::ScopeResult {
+            requests,
+            errors: error_kinds.total,
+            latency_us: stats(latency),
+            service_us: stats(service),
+            histogram: encode(latency)?,
+            service_histogram: encode(service)?,
+            error_kinds,
+        })
+    }
+}
