@@ -61,24 +61,6 @@ pub fn stats(hist: &Histogram<u64>) -> LatencyStats {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encode_decode_round_trip_is_lossless() {
-        let mut h = new_histogram();
-        for v in [1u64, 7, 250, 1_000, 1_001, 59_000_000] {
-            h.record_n(v, v % 13 + 1).unwrap();
-        }
-        let text = encode(&h).unwrap();
-        assert!(text.starts_with("HISTF"), "{text}");
-        let back = decode(&text).unwrap();
-        assert_eq!(back, h);
-        assert_eq!(stats(&back), stats(&h));
-    }
-}
-
 impl crate::run::ScopeResult {
     /// A scope's results from its two histograms (latency from intended send, service from
     /// actual send) and its error counts.
@@ -97,5 +79,23 @@ impl crate::run::ScopeResult {
             service_histogram: encode(service)?,
             error_kinds,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_decode_round_trip_is_lossless() {
+        let mut h = new_histogram();
+        for v in [1u64, 7, 250, 1_000, 1_001, 59_000_000] {
+            h.record_n(v, v % 13 + 1).unwrap();
+        }
+        let text = encode(&h).unwrap();
+        assert!(text.starts_with("HISTF"), "{text}");
+        let back = decode(&text).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(stats(&back), stats(&h));
     }
 }

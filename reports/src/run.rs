@@ -109,6 +109,10 @@ pub struct SloCheck {
     pub limit: f64,
     pub value: f64,
     pub pass: bool,
+    /// Extension: why a check failed other than by its value (e.g. its scope is not in the
+    /// run); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Extension: the settings a run was made with.

@@ -1,0 +1,136 @@
+//! Deterministic, constructed runs for tests, snapshots and docs: built from histograms with
+//! fixed values, so report, compare, check and merge are tested without a load engine.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use crate::histogram::new_histogram;
+use crate::run::{
+    ErrorCounts, RunResult, ScopeResult, Settings, SloOutcome, TimelinePoint, RUN_FORMAT,
+};
+
+/// One action of a constructed run.
+#[derive(Debug, Clone)]
+pub struct ActionSpec {
+    pub name: String,
+    /// Latency (from intended send) of every request, microseconds.
+    pub latency: Histogram<u64>,
+    pub errors: ErrorCounts,
+}
+
+/// A histogram of `n` values spread from `base_us` up a long tail (value i of n is
+/// `base / (1 - 0.999 i / n)`), the shape latency usually has.
+pub fn tail_histogram(n: u64, base_us: u64) -> Histogram<u64> {
+    let mut h = new_histogram();
+    for i in 0..n {
+        let q = i as f64 / n as f64;
+        let v = (base_us as f64 / (1.0 - 0.999 * q)).round() as u64;
+        h.record(v.clamp(1, crate::histogram::HIGHEST_US)).unwrap();
+    }
+    h
+}
+
+/// Error counts of `n` responses with `status`.
+pub fn status_errors(status: &str, n: u64) -> ErrorCounts {
+    ErrorCounts {
+        total: n,
+        status: BTreeMap::from([(status.to_string(), n)]),
+        ..ErrorCounts::default()
+    }
+}
+
+/// A run of `actions` over `duration_s` seconds; `all` is the sum of the actions, the service
+/// histograms equal the latency ones (as in the closed model), the timeline spreads requests
+/// evenly over the seconds and the run carries no SLO checks.
+pub fn build_run(scenario: &str, duration_s: u64, actions: &[ActionSpec]) -> RunResult {
+    let mut all = new_histogram();
+    let mut all_errors = ErrorCounts::default();
+    let mut scopes = BTreeMap::new();
+    for a in actions {
+        all.add(&a.latency).unwrap();
+        add_errors(&mut all_errors, &a.errors);
+        let scope =
+            ScopeResult::from_histograms(&a.latency, &a.latency, a.latency.len(), a.errors.clone())
+                .unwrap();
+        scopes.insert(a.name.clone(), scope);
+    }
+    let requests = all.len();
+    let all_scope = ScopeResult::from_histograms(&all, &all, requests, all_errors.clone()).unwrap();
+    let timeline = (1..=duration_s)
+        .map(|t| TimelinePoint {
+            t_s: t,
+            requests: requests / duration_s.max(1),
+            errors: all_errors.total / duration_s.max(1),
+            p50_us: all_scope.latency_us.p50 + t * 10,
+            p99_us: all_scope.latency_us.p99 + t * 100,
+        })
+        .collect();
+    RunResult {
+        format: RUN_FORMAT.to_string(),
+        scenario: scenario.to_string(),
+        target: "http://127.0.0.1:8080".to_string(),
+        model: "open".to_string(),
+        arrivals: "uniform".to_string(),
+        target_rps: Some(requests as f64 / duration_s as f64),
+        started_at: "2026-01-02T03:04:05Z".to_string(),
+        duration_s: duration_s as f64,
+        requests,
+        achieved_rps: requests as f64 / duration_s as f64,
+        interrupted: false,
+        errors: all_errors,
+        all: all_scope,
+        actions: scopes,
+        timeline,
+        slo: SloOutcome {
+            pass: true,
+            checks: Vec::new(),
+        },
+        settings: Settings {
+            scenario_file: Some(format!("scenarios/{scenario}.yaml")),
+            connections: Some(64),
+            warmup_s: 5.0,
+            timeout_s: 5.0,
+            seed: Some(42),
+            ..Settings::default()
+        },
+    }
+}
+
+/// Adds error counts `b` into `a`.
+pub fn add_errors(a: &mut ErrorCounts, b: &ErrorCounts) {
+    a.total += b.total;
+    a.connect += b.connect;
+    a.timeout += b.timeout;
+    a.io += b.io;
+    a.capture += b.capture;
+    for (k, v) in &b.status {
+        *a.status.entry(k.clone()).or_default() += v;
+    }
+}
+
+/// The standard sample: a 10 s twitter run, post_tweet (1,000 requests from 800 us, 5 x 503)
+/// and view_timeline (4,000 requests from 300 us, 2 timeouts).
+pub fn sample_run() -> RunResult {
+    let timeouts = ErrorCounts {
+        total: 2,
+        timeout: 2,
+        ..ErrorCounts::default()
+    };
+    build_run(
+        "twitter",
+        10,
+        &[
+            ActionSpec {
+                name: "post_tweet".into(),
+                latency: tail_histogram(1_000, 800),
+                errors: status_errors("503", 5),
+            },
+            ActionSpec {
+                name: "view_timeline".into(),
+                latency: tail_histogram(4_000, 300),
+                errors: timeouts,
+            },
+        ],
+    )
+}

@@ -1,0 +1,176 @@
+//! SLO gates: evaluates a scenario's `slo:` thresholds against a run. Used by `napkin load`
+//! right after a run, by `napkin check` on a saved run and by `napkin merge` on the merged run,
+//! so all three agree on what passes.
+//!
+//! Rules: latency metrics (`p50 p90 p99 p999 max mean`) read the scope's `latency_us`
+//! (coordinated-omission corrected); `error_rate` is errors / requests of the scope; `min_rps`
+//! is the scope's requests / the run's `duration_s`. `min_rps` passes when value >= limit,
+//! every other metric when value <= limit. A scope that is not in the run, or that recorded no
+//! request, fails its checks with a `reason` (a gate must never pass on missing data).
+
+use estimator::{SloMetric, SloSpec, Threshold};
+
+use crate::error::ReportError;
+use crate::run::{RunResult, ScopeResult, SloCheck, SloOutcome};
+use crate::units::{fmt_pct, fmt_rps, fmt_us};
+
+/// Evaluates every threshold of `spec` against `run`, in spec order.
+pub fn evaluate(run: &RunResult, spec: &SloSpec) -> SloOutcome {
+    let mut checks = Vec::new();
+    for scope in &spec.scopes {
+        let result = scope_of(run, &scope.scope);
+        for threshold in &scope.thresholds {
+            checks.push(check_one(run, &scope.scope, result, threshold));
+        }
+    }
+    SloOutcome {
+        pass: checks.iter().all(|c| c.pass),
+        checks,
+    }
+}
+
+/// The scope named `name` (`all` or an action) of a run.
+pub fn scope_of<'a>(run: &'a RunResult, name: &str) -> Option<&'a ScopeResult> {
+    if name == "all" {
+        Some(&run.all)
+    } else {
+        run.actions.get(name)
+    }
+}
+
+fn check_one(
+    run: &RunResult,
+    scope: &str,
+    result: Option<&ScopeResult>,
+    t: &Threshold,
+) -> SloCheck {
+    let mut check = SloCheck {
+        scope: scope.to_string(),
+        metric: t.metric.as_str().to_string(),
+        limit: t.limit,
+        value: 0.0,
+        pass: false,
+        reason: None,
+    };
+    let Some(result) = result else {
+        let known: Vec<&str> = run.actions.keys().map(String::as_str).collect();
+        check.reason = Some(format!(
+            "scope {scope:?} is not in the run (its scopes: all, {})",
+            known.join(", ")
+        ));
+        return check;
+    };
+    if result.requests == 0 {
+        check.reason = Some(format!("scope {scope:?} recorded no request"));
+        return check;
+    }
+    check.value = metric_value(run, result, t.metric);
+    check.pass = if t.metric.is_lower_bound() {
+        check.value >= t.limit
+    } else {
+        check.value <= t.limit
+    };
+    check
+}
+
+/// The value of `metric` for one scope of a run, in the unit of [`Threshold::limit`].
+pub fn metric_value(run: &RunResult, scope: &ScopeResult, metric: SloMetric) -> f64 {
+    let l = &scope.latency_us;
+    match metric {
+        SloMetric::P50 => l.p50 as f64,
+        SloMetric::P90 => l.p90 as f64,
+        SloMetric::P99 => l.p99 as f64,
+        SloMetric::P999 => l.p999 as f64,
+        SloMetric::Max => l.max as f64,
+        SloMetric::Mean => l.mean,
+        SloMetric::ErrorRate => ratio(scope.errors, scope.requests),
+        SloMetric::MinRps => {
+            if run.duration_s > 0.0 {
+                scope.requests as f64 / run.duration_s
+            } else {
+                0.0
+            }
+        }
+    }
+}
+
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Parses a metric key (`p99`, `error_rate`, ...) as written in run files and scenarios.
+pub fn parse_metric(key: &str) -> Option<SloMetric> {
+    const ALL: [SloMetric; 8] = [
+        SloMetric::P50,
+        SloMetric::P90,
+        SloMetric::P99,
+        SloMetric::P999,
+        SloMetric::Max,
+        SloMetric::Mean,
+        SloMetric::ErrorRate,
+        SloMetric::MinRps,
+    ];
+    ALL.into_iter().find(|m| m.as_str() == key)
+}
+
+/// Rebuilds the thresholds a run was gated on from its recorded checks (scope order kept).
+pub fn spec_from_checks(checks: &[SloCheck]) -> Result<SloSpec, ReportError> {
+    let mut spec = SloSpec::default();
+    for c in checks {
+        let metric = parse_metric(&c.metric).ok_or_else(|| {
+            ReportError::Invalid(format!(
+                "slo check of scope {:?} has unknown metric {:?} (known: p50 p90 p99 p999 max mean error_rate min_rps)",
+                c.scope, c.metric
+            ))
+        })?;
+        let threshold = Threshold {
+            metric,
+            limit: c.limit,
+        };
+        match spec.scopes.iter_mut().find(|s| s.scope == c.scope) {
+            Some(s) => s.thresholds.push(threshold),
+            None => spec.scopes.push(estimator::SloScope {
+                scope: c.scope.clone(),
+                thresholds: vec![threshold],
+            }),
+        }
+    }
+    Ok(spec)
+}
+
+/// Formats a value or limit of `metric` for people: `12.30ms`, `0.10%`, `1999.8/s`.
+pub fn fmt_metric(metric: &str, v: f64) -> String {
+    match parse_metric(metric) {
+        Some(SloMetric::ErrorRate) => fmt_pct(v),
+        Some(SloMetric::MinRps) => fmt_rps(v),
+        _ => fmt_us(v),
+    }
+}
+
+/// One line describing a check: `all p99 = 12.30ms (limit <= 50.00ms): pass`.
+pub fn describe(c: &SloCheck) -> String {
+    let op = match parse_metric(&c.metric) {
+        Some(m) if m.is_lower_bound() => ">=",
+        _ => "<=",
+    };
+    let verdict = if c.pass { "pass" } else { "FAIL" };
+    match &c.reason {
+        Some(reason) => format!(
+            "{} {} (limit {op} {}): {verdict}: {reason}",
+            c.scope,
+            c.metric,
+            fmt_metric(&c.metric, c.limit)
+        ),
+        None => format!(
+            "{} {} = {} (limit {op} {}): {verdict}",
+            c.scope,
+            c.metric,
+            fmt_metric(&c.metric, c.value),
+            fmt_metric(&c.metric, c.limit)
+        ),
+    }
+}

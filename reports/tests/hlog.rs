@@ -1,0 +1,169 @@
+//! The interval log is read back by the hdrhistogram crate's reader and by HdrHistogram's own
+//! Java HistogramLogProcessor (Debian's libhdrhistogram-java). With env CI set, a missing java
+//! fails the test instead of skipping it.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::Deserializer;
+use reports::fixture::tail_histogram;
+use reports::hlog::HlogWriter;
+
+const JAR: &str = "/usr/share/java/hdrhistogram.jar";
+
+fn write_log(path: &Path) -> Vec<(String, u64)> {
+    let start = UNIX_EPOCH + Duration::from_millis(1_700_000_000_250);
+    let mut w = HlogWriter::create(path, start).unwrap();
+    let mut written = Vec::new();
+    for sec in 0..3u64 {
+        for (tag, n, base) in [("post_tweet", 100 + sec, 800), ("view_timeline", 400, 300)] {
+            let h = tail_histogram(n, base + sec * 100);
+            w.write_interval(tag, sec as f64, 1.0, &h).unwrap();
+            written.push((tag.to_string(), h.len()));
+        }
+    }
+    assert!(!path.exists(), "nothing appears before finish");
+    w.finish().unwrap();
+    written
+}
+
+#[test]
+fn header_is_java_log_format_1_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.hlog");
+    write_log(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "#[Histogram log format version 1.3]");
+    assert!(
+        lines[1].starts_with(
+            "#[StartTime: 1700000000.250 (seconds since epoch), 2023-11-14T22:13:20.250Z]"
+        ),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        lines[2],
+        "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
+    );
+    assert!(
+        lines[3].starts_with("Tag=post_tweet,0.000,1.000,"),
+        "{}",
+        lines[3]
+    );
+    assert!(lines[3].split(',').nth(4).unwrap().starts_with("HISTF"));
+    assert_eq!(lines.len(), 3 + 6);
+    // No temp file is left beside the log.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn rust_reader_decodes_every_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.hlog");
+    let written = write_log(&path);
+    let bytes = std::fs::read(&path).unwrap();
+    let mut got = Vec::new();
+    let mut start_time = None;
+    for entry in IntervalLogIterator::new(&bytes) {
+        match entry.unwrap() {
+            LogEntry::StartTime(t) => start_time = Some(t),
+            LogEntry::Interval(i) => {
+                let raw = base64::Engine::decode(
+                    &base64::engine::general_purpose::STANDARD,
+                    i.encoded_histogram(),
+                )
+                .unwrap();
+                let h: hdrhistogram::Histogram<u64> = Deserializer::new()
+                    .deserialize(&mut raw.as_slice())
+                    .unwrap();
+                assert_eq!(i.max(), h.max() as f64);
+                got.push((i.tag().unwrap().as_str().to_string(), h.len()));
+            }
+            LogEntry::BaseTime(_) => panic!("no BaseTime expected"),
+        }
+    }
+    assert_eq!(start_time, Some(Duration::from_millis(1_700_000_000_250)));
+    assert_eq!(got, written);
+}
+
+#[test]
+fn dropped_writer_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.hlog");
+    let mut w = HlogWriter::create(&path, SystemTime::now()).unwrap();
+    w.write_interval("a b,c", 0.0, 1.0, &tail_histogram(10, 100))
+        .unwrap();
+    drop(w);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn tags_are_sanitized() {
+    assert_eq!(reports::hlog::sanitize_tag("a b,c\nd"), "a_b_c_d");
+}
+
+fn java_available() -> bool {
+    let ok = Command::new("java").arg("-version").output().is_ok() && Path::new(JAR).exists();
+    if !ok && std::env::var_os("CI").is_some() {
+        panic!("java and {JAR} are required when CI is set (apt-get install default-jre-headless libhdrhistogram-java)");
+    }
+    ok
+}
+
+#[test]
+fn java_histogram_log_processor_reads_the_log() {
+    if !java_available() {
+        eprintln!("skipping: java or {JAR} not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.hlog");
+    let written = write_log(&path);
+    for tag in ["post_tweet", "view_timeline"] {
+        let base = dir.path().join(format!("out_{tag}"));
+        let out = Command::new("java")
+            .args(["-cp", JAR, "org.HdrHistogram.HistogramLogProcessor", "-i"])
+            .arg(&path)
+            .args(["-tag", tag, "-csv", "-outputValueUnitRatio", "1", "-o"])
+            .arg(&base)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        // `base`: one CSV row per interval: Timestamp,Int_Count,Int_50%,...
+        let csv = std::fs::read_to_string(&base).unwrap();
+        let rows: Vec<Vec<&str>> = csv
+            .lines()
+            .filter(|l| !l.starts_with('"') && !l.starts_with('#') && !l.is_empty())
+            .map(|l| l.split(',').collect())
+            .collect();
+        let counts: Vec<u64> = rows.iter().map(|r| r[1].trim().parse().unwrap()).collect();
+        let expected: Vec<u64> = written
+            .iter()
+            .filter(|(t, _)| t == tag)
+            .map(|(_, n)| *n)
+            .collect();
+        assert_eq!(counts, expected, "{csv}");
+        let stamps: Vec<f64> = rows.iter().map(|r| r[0].trim().parse().unwrap()).collect();
+        assert_eq!(stamps, vec![1.0, 2.0, 3.0], "{csv}");
+        // Int_50% of the first interval equals the histogram's own median.
+        let p50: f64 = rows[0][2].trim().parse().unwrap();
+        let h = tail_histogram(expected[0], if tag == "post_tweet" { 800 } else { 300 });
+        let own = h.value_at_quantile(0.5) as f64;
+        assert!(
+            (p50 - own).abs() <= own * 0.001 + 1.0,
+            "{tag}: java {p50} vs {own}\n{csv}"
+        );
+        // `base.hgrm`: the accumulated distribution, whose last line counts every interval.
+        let hgrm = std::fs::read_to_string(dir.path().join(format!("out_{tag}.hgrm"))).unwrap();
+        let total: u64 = expected.iter().sum();
+        assert!(
+            hgrm.contains(&format!("Total count = {total}"))
+                || hgrm.contains(&format!(",{total},")),
+            "{hgrm}"
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! SLO evaluation on constructed runs: every metric, both bound directions, missing scopes.
+
+use estimator::{SloMetric, SloScope, SloSpec, Threshold};
+use reports::fixture::sample_run;
+use reports::slo::{evaluate, spec_from_checks};
+
+fn spec(scope: &str, t: &[(SloMetric, f64)]) -> SloSpec {
+    SloSpec {
+        scopes: vec![SloScope {
+            scope: scope.into(),
+            thresholds: t
+                .iter()
+                .map(|&(metric, limit)| Threshold { metric, limit })
+                .collect(),
+        }],
+    }
+}
+
+#[test]
+fn latency_metrics_read_the_scope_latency() {
+    let run = sample_run();
+    let p99 = run.actions["post_tweet"].latency_us.p99 as f64;
+    let out = evaluate(&run, &spec("post_tweet", &[(SloMetric::P99, p99)]));
+    assert!(out.pass, "{out:?}");
+    assert_eq!(out.checks[0].value, p99);
+    let out = evaluate(&run, &spec("post_tweet", &[(SloMetric::P99, p99 - 1.0)]));
+    assert!(!out.pass);
+    assert_eq!(out.checks[0].metric, "p99");
+    assert!(out.checks[0].reason.is_none());
+}
+
+#[test]
+fn every_metric_has_its_value() {
+    let run = sample_run();
+    let all = &run.all;
+    let cases = [
+        (SloMetric::P50, all.latency_us.p50 as f64),
+        (SloMetric::P90, all.latency_us.p90 as f64),
+        (SloMetric::P999, all.latency_us.p999 as f64),
+        (SloMetric::Max, all.latency_us.max as f64),
+        (SloMetric::Mean, all.latency_us.mean),
+        (SloMetric::ErrorRate, 7.0 / 5_000.0),
+        (SloMetric::MinRps, 500.0),
+    ];
+    for (metric, expected) in cases {
+        let out = evaluate(&run, &spec("all", &[(metric, 1.0)]));
+        let v = out.checks[0].value;
+        assert!((v - expected).abs() < 1e-9, "{metric:?}: {v} != {expected}");
+    }
+}
+
+#[test]
+fn min_rps_is_a_lower_bound() {
+    let run = sample_run();
+    assert!(evaluate(&run, &spec("all", &[(SloMetric::MinRps, 500.0)])).pass);
+    assert!(!evaluate(&run, &spec("all", &[(SloMetric::MinRps, 501.0)])).pass);
+    assert!(evaluate(&run, &spec("all", &[(SloMetric::ErrorRate, 0.0014)])).pass);
+    assert!(!evaluate(&run, &spec("all", &[(SloMetric::ErrorRate, 0.0013)])).pass);
+}
+
+#[test]
+fn missing_scope_fails_with_a_reason() {
+    let run = sample_run();
+    let out = evaluate(&run, &spec("like_tweet", &[(SloMetric::P99, 1e12)]));
+    assert!(!out.pass);
+    let reason = out.checks[0].reason.as_deref().unwrap();
+    assert!(
+        reason.contains("like_tweet") && reason.contains("post_tweet"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn empty_spec_passes_and_checks_rebuild_the_spec() {
+    let run = sample_run();
+    assert!(evaluate(&run, &SloSpec::default()).pass);
+    let original = SloSpec {
+        scopes: vec![
+            SloScope {
+                scope: "all".into(),
+                thresholds: vec![
+                    Threshold {
+                        metric: SloMetric::P99,
+                        limit: 50_000.0,
+                    },
+                    Threshold {
+                        metric: SloMetric::ErrorRate,
+                        limit: 0.001,
+                    },
+                ],
+            },
+            SloScope {
+                scope: "view_timeline".into(),
+                thresholds: vec![Threshold {
+                    metric: SloMetric::P50,
+                    limit: 30_000.0,
+                }],
+            },
+        ],
+    };
+    let out = evaluate(&run, &original);
+    assert_eq!(out.checks.len(), 3);
+    assert_eq!(spec_from_checks(&out.checks).unwrap(), original);
+}
