@@ -1,0 +1,142 @@
+//! The reference server started in-process by `napkin load` when the scenario names no target
+//! (neither `--target` nor `load.target`), so `napkin load scenarios/twitter.yaml` is a whole
+//! demo on a fresh machine. The server gets its own thread and runtime, is seeded to match the
+//! scenario's `user` key space before the first request, and is stopped (drained) after the run.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context;
+use estimator::{KeyDistribution, Scenario};
+use tokio::sync::oneshot;
+
+/// Users seeded when the scenario has no `user` key space.
+pub const DEFAULT_USERS: u32 = 1_000;
+/// Followees per seeded user: enough for non-trivial home timelines, quick to seed.
+pub const FOLLOWS_PER_USER: u32 = 20;
+/// Tweets per seeded user.
+pub const TWEETS_PER_USER: u32 = 5;
+
+/// What the embedded server is seeded with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeedPlan {
+    pub users: u32,
+    pub follows: u32,
+    pub tweets: u32,
+    /// Popularity exponent of followees: the `user` key space's zipf exponent, so the hot ids
+    /// of the load generator are the server's celebrities.
+    pub zipf_exponent: f64,
+}
+
+impl SeedPlan {
+    /// Users = the `user` key space's count (ids 1..=count on both sides).
+    pub fn for_scenario(scenario: &Scenario) -> anyhow::Result<SeedPlan> {
+        let space = scenario.load.keys.iter().find(|k| k.name == "user");
+        let users = match space {
+            None => DEFAULT_USERS,
+            Some(k) => u32::try_from(k.count).map_err(|_| {
+                anyhow::anyhow!(
+                    "`load.keys.user.count` is {}, more users than the embedded reference server \
+                     can seed; lower it or pass --target URL of a running server",
+                    k.count
+                )
+            })?,
+        };
+        let zipf_exponent = match space.map(|k| k.distribution) {
+            Some(KeyDistribution::Zipf { exponent }) => exponent,
+            _ => 1.0,
+        };
+        Ok(SeedPlan {
+            users,
+            follows: FOLLOWS_PER_USER,
+            tweets: TWEETS_PER_USER,
+            zipf_exponent,
+        })
+    }
+}
+
+/// A running in-process reference server; [`EmbeddedServer::stop`] drains and joins it
+/// (dropping it stops it too).
+#[derive(Debug)]
+pub struct EmbeddedServer {
+    url: String,
+    seed_report: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<Result<(), server::ServerError>>>,
+}
+
+impl EmbeddedServer {
+    /// Seeds the server (blocking until done) and starts serving on a free loopback port.
+    pub fn start(plan: SeedPlan) -> anyhow::Result<EmbeddedServer> {
+        let config = server::Config {
+            seed_users: plan.users,
+            seed_follows: plan.follows,
+            seed_tweets: plan.tweets,
+            seed_zipf_exponent: plan.zipf_exponent,
+            drain_timeout: Duration::from_secs(1),
+            ..server::Config::default()
+        };
+        let app =
+            Arc::new(server::App::new(config).context("starting the embedded reference server")?);
+        let seed_report = app.seed_report().to_string();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .context("binding the embedded reference server to 127.0.0.1")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("napkin-embedded-server".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    server::serve(listener, app, async {
+                        let _ = rx.await;
+                    })
+                    .await
+                })
+            })
+            .context("starting the embedded reference server's thread")?;
+        Ok(EmbeddedServer {
+            url,
+            seed_report,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// What seeding built, for the start-of-run message.
+    pub fn seed_report(&self) -> &str {
+        &self.seed_report
+    }
+
+    /// Stops accepting, drains in-flight requests and waits for the server thread.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown_and_join()
+    }
+
+    fn shutdown_and_join(&mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.thread.take().map(JoinHandle::join) {
+            None => Ok(()),
+            Some(Ok(result)) => result.context("embedded reference server"),
+            Some(Err(_)) => anyhow::bail!("the embedded reference server's thread panicked"),
+        }
+    }
+}
+
+impl Drop for EmbeddedServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown_and_join();
+    }
+}
