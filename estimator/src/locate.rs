@@ -241,7 +241,7 @@ mod tests {
         );
         // Missing leaf: the deepest existing ancestor.
         assert_eq!(loc.find("actions[1].per_day", false), Some((6, 5)));
-        assert_eq!(loc.find("actions[7].name", false), Some((3, 5)));
+        assert_eq!(loc.find("actions[7].name", false), Some((3, 3)));
         assert_eq!(loc.find("", false), Some((1, 1)));
     }
 

@@ -1,0 +1,157 @@
+//! Table and markdown rendering of estimates with human units. Per-action tables come one per
+//! scenario; totals and assumptions have one column per scenario so files compare side by side.
+
+use comfy_table::{presets, CellAlignment, Table};
+use estimator::{human, Estimate, Scenario};
+
+/// Renders every scenario's actions, then the totals and the assumptions side by side.
+pub fn render(runs: &[(Scenario, Estimate)], markdown: bool) -> String {
+    let mut s = String::new();
+    for (scenario, est) in runs {
+        let title = match &scenario.description {
+            Some(d) => format!("{}: {d}", scenario.name),
+            None => scenario.name.clone(),
+        };
+        heading(&mut s, &format!("Actions of {title}"), markdown);
+        s += &actions(est, markdown).to_string();
+        s += "\n\n";
+    }
+    heading(&mut s, "Totals (averages unless marked peak)", markdown);
+    s += &side_by_side(runs, &totals_rows(), markdown).to_string();
+    s += "\n\n";
+    heading(&mut s, "Assumptions", markdown);
+    s += &side_by_side(runs, &assumption_rows(), markdown).to_string();
+    s.push('\n');
+    s
+}
+
+fn heading(s: &mut String, title: &str, markdown: bool) {
+    if markdown {
+        s.push_str(&format!("### {title}\n\n"));
+    } else {
+        s.push_str(&format!("{title}\n"));
+    }
+}
+
+fn new_table(header: Vec<String>, markdown: bool) -> Table {
+    let mut t = Table::new();
+    t.load_preset(if markdown {
+        presets::ASCII_MARKDOWN
+    } else {
+        presets::UTF8_FULL_CONDENSED
+    });
+    t.set_header(header);
+    t
+}
+
+fn right_align(t: &mut Table, from: usize) {
+    let n = t.column_count();
+    for i in from..n {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn actions(est: &Estimate, markdown: bool) -> Table {
+    let header = [
+        "action", "kind", "requests", "avg rate", "peak rate", "ingress", "egress", "stored",
+    ];
+    let mut t = new_table(header.iter().map(|h| h.to_string()).collect(), markdown);
+    for a in &est.actions {
+        t.add_row(vec![
+            a.name.clone(),
+            a.kind.as_str().to_string(),
+            human::count_per(a.requests_per_day, "day"),
+            human::rate(a.avg_rps),
+            human::rate(a.peak_rps),
+            human::bytes_per_sec(a.ingress_bytes_per_sec),
+            human::bytes_per_sec(a.egress_bytes_per_sec),
+            human::bytes_per_day(a.stored_bytes_per_day),
+        ]);
+    }
+    right_align(&mut t, 2);
+    t
+}
+
+/// A row label and how to render it for one scenario.
+type Row = (&'static str, fn(&Scenario, &Estimate) -> String);
+
+fn side_by_side(runs: &[(Scenario, Estimate)], rows: &[Row], markdown: bool) -> Table {
+    let mut header = vec![String::new()];
+    header.extend(runs.iter().map(|(s, _)| s.name.clone()));
+    let mut t = new_table(header, markdown);
+    for (label, cell) in rows {
+        let mut row = vec![label.to_string()];
+        row.extend(runs.iter().map(|(s, e)| cell(s, e)));
+        t.add_row(row);
+    }
+    right_align(&mut t, 1);
+    t
+}
+
+fn or_dash(x: Option<String>) -> String {
+    x.unwrap_or_else(|| "-".to_string())
+}
+
+fn totals_rows() -> Vec<Row> {
+    vec![
+        ("requests", |_, e| human::count_per(e.totals.requests_per_day, "day")),
+        ("avg rate", |_, e| human::rate(e.totals.avg_rps)),
+        ("peak rate", |_, e| human::rate(e.totals.peak_rps)),
+        ("read rate", |_, e| human::rate(e.totals.read_rps)),
+        ("write rate", |_, e| human::rate(e.totals.write_rps)),
+        ("ingress", |_, e| human::bytes_per_sec(e.totals.ingress_bytes_per_sec)),
+        ("egress", |_, e| human::bytes_per_sec(e.totals.egress_bytes_per_sec)),
+        ("peak ingress", |_, e| {
+            human::bytes_per_sec(e.totals.peak_ingress_bytes_per_sec)
+        }),
+        ("peak egress", |_, e| {
+            human::bytes_per_sec(e.totals.peak_egress_bytes_per_sec)
+        }),
+        ("stored", |_, e| human::bytes_per_day(e.totals.stored_bytes_per_day)),
+        ("storage over retention", |_, e| human::bytes(e.totals.storage_bytes)),
+        ("cache", |_, e| human::bytes(e.totals.cache_bytes)),
+        ("app servers (peak)", |_, e| or_dash(e.servers.app.map(|n| n.to_string()))),
+        ("storage servers", |_, e| or_dash(e.servers.storage.map(|n| n.to_string()))),
+        ("cache servers", |_, e| or_dash(e.servers.cache.map(|n| n.to_string()))),
+    ]
+}
+
+fn cache_policy(s: &Scenario) -> String {
+    let mut parts = Vec::new();
+    if let Some(h) = s.cache.hot_fraction {
+        parts.push(format!("{} of daily read egress", human::percent(h)));
+    }
+    if let Some(r) = s.cache.recent {
+        parts.push(format!("{} of stored bytes", human::duration(r)));
+    }
+    if parts.is_empty() {
+        "none".to_string()
+    } else {
+        parts.join(" + ")
+    }
+}
+
+fn assumption_rows() -> Vec<Row> {
+    vec![
+        ("daily active users", |s, _| or_dash(s.daily_active_users.map(human::count))),
+        ("peak factor", |s, _| human::factor(s.peak_factor)),
+        ("retention", |s, _| human::duration(s.storage.retention)),
+        ("replication", |s, _| human::factor(s.storage.replication)),
+        ("max fill", |s, _| human::percent(s.storage.max_fill)),
+        ("cache policy", |s, _| cache_policy(s)),
+        ("rate per app server", |s, _| {
+            or_dash(s.capacity.rps_per_server.map(human::rate))
+        }),
+        ("storage per server", |s, _| {
+            or_dash(s.capacity.storage_per_server.map(|b| human::bytes(b as f64)))
+        }),
+        ("memory per server", |s, _| {
+            or_dash(s.capacity.memory_per_server.map(|b| human::bytes(b as f64)))
+        }),
+        ("file", |s, _| {
+            or_dash(s.source.as_ref().map(|p| p.display().to_string()))
+        }),
+    ]
+}
