@@ -110,14 +110,14 @@ pub fn add_errors(a: &mut ErrorCounts, b: &ErrorCounts) {
 }
 
 /// The standard sample: a 10 s twitter run, post_tweet (1,000 requests from 800 us, 5 x 503)
-/// and view_timeline (4,000 requests from 300 us, 2 timeouts).
+/// and view_timeline (4,000 requests from 300 us, 2 timeouts), gated on [`sample_slo`].
 pub fn sample_run() -> RunResult {
     let timeouts = ErrorCounts {
         total: 2,
         timeout: 2,
         ..ErrorCounts::default()
     };
-    build_run(
+    let mut run = build_run(
         "twitter",
         10,
         &[
@@ -132,5 +132,26 @@ pub fn sample_run() -> RunResult {
                 errors: timeouts,
             },
         ],
-    )
+    );
+    run.slo = crate::slo::evaluate(&run, &sample_slo());
+    run
+}
+
+/// The SLO of [`sample_run`]: `all` p99 <= 50 ms and error_rate <= 1% (pass), post_tweet
+/// error_rate <= 0.1% (fails: 0.5%).
+pub fn sample_slo() -> estimator::SloSpec {
+    use estimator::{SloMetric, SloScope, SloSpec, Threshold};
+    let t = |metric, limit| Threshold { metric, limit };
+    SloSpec {
+        scopes: vec![
+            SloScope {
+                scope: "all".into(),
+                thresholds: vec![t(SloMetric::P99, 50_000.0), t(SloMetric::ErrorRate, 0.01)],
+            },
+            SloScope {
+                scope: "post_tweet".into(),
+                thresholds: vec![t(SloMetric::ErrorRate, 0.001)],
+            },
+        ],
+    }
 }

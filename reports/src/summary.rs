@@ -1,0 +1,203 @@
+//! The numbers every human-facing format shows, computed once from a run: per-scope counts,
+//! rates and the percentile ladder (50, 90, 99, 99.9, 99.99, max), which needs the decoded
+//! histogram because run.json stores no p99.99. `napkin report --format json` prints this.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::error::ReportError;
+use crate::histogram::decode;
+use crate::run::{ErrorCounts, RunResult, ScopeResult, Settings, SloOutcome, TimelinePoint};
+
+/// Percentiles of the ladder, in percent; `max` follows them.
+pub const LADDER: [f64; 5] = [50.0, 90.0, 99.0, 99.9, 99.99];
+
+/// The summary of a run (everything but the encoded histograms).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub format: String,
+    pub scenario: String,
+    pub target: String,
+    pub model: String,
+    pub arrivals: String,
+    pub target_rps: Option<f64>,
+    pub started_at: String,
+    pub duration_s: f64,
+    pub requests: u64,
+    pub achieved_rps: f64,
+    pub interrupted: bool,
+    pub errors: ErrorCounts,
+    /// `all` first, then the actions by name.
+    pub scopes: Vec<ScopeSummary>,
+    pub timeline: Vec<TimelinePoint>,
+    pub slo: SloOutcome,
+    pub settings: Settings,
+}
+
+/// One scope (`all` or an action).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScopeSummary {
+    pub name: String,
+    pub requests: u64,
+    pub errors: u64,
+    /// errors / requests.
+    pub error_rate: f64,
+    /// requests / duration_s.
+    pub rps: f64,
+    pub latency_us: Ladder,
+    pub service_us: Ladder,
+    pub error_kinds: ErrorCounts,
+}
+
+/// min, mean, stddev and the percentile ladder of one histogram, microseconds.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Ladder {
+    pub min: u64,
+    pub mean: f64,
+    pub stddev: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub p9999: u64,
+    pub max: u64,
+}
+
+impl Ladder {
+    pub fn of(h: &Histogram<u64>) -> Ladder {
+        if h.is_empty() {
+            return Ladder::default();
+        }
+        Ladder {
+            min: h.min(),
+            mean: h.mean(),
+            stddev: h.stdev(),
+            p50: h.value_at_percentile(50.0),
+            p90: h.value_at_percentile(90.0),
+            p99: h.value_at_percentile(99.0),
+            p999: h.value_at_percentile(99.9),
+            p9999: h.value_at_percentile(99.99),
+            max: h.max(),
+        }
+    }
+
+    /// The ladder values in [`LADDER`] order, then max.
+    pub fn steps(&self) -> [u64; 6] {
+        [
+            self.p50, self.p90, self.p99, self.p999, self.p9999, self.max,
+        ]
+    }
+}
+
+/// Column labels of [`Ladder::steps`].
+pub const LADDER_LABELS: [&str; 6] = ["p50", "p90", "p99", "p99.9", "p99.99", "max"];
+
+impl Summary {
+    /// Summarizes `run`; with `only`, the scopes are `all` and that action only.
+    pub fn of(run: &RunResult, only: Option<&str>) -> Result<Summary, ReportError> {
+        let mut scopes = vec![scope_summary(run, "all", &run.all)?];
+        for (name, scope) in &run.actions {
+            if only.map_or(true, |o| o == name) {
+                scopes.push(scope_summary(run, name, scope)?);
+            }
+        }
+        Ok(Summary {
+            format: run.format.clone(),
+            scenario: run.scenario.clone(),
+            target: run.target.clone(),
+            model: run.model.clone(),
+            arrivals: run.arrivals.clone(),
+            target_rps: run.target_rps,
+            started_at: run.started_at.clone(),
+            duration_s: run.duration_s,
+            requests: run.requests,
+            achieved_rps: run.achieved_rps,
+            interrupted: run.interrupted,
+            errors: run.errors.clone(),
+            scopes,
+            timeline: run.timeline.clone(),
+            slo: run.slo.clone(),
+            settings: run.settings.clone(),
+        })
+    }
+}
+
+/// Checks that `--action NAME` names an action of the run.
+pub fn check_action(run: &RunResult, action: Option<&str>) -> Result<(), ReportError> {
+    match action {
+        Some(a) if a != "all" && !run.actions.contains_key(a) => {
+            Err(ReportError::Invalid(format!(
+                "--action {a:?} is not an action of this run (its actions: {})",
+                run.actions.keys().cloned().collect::<Vec<_>>().join(", ")
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Decodes the latency histogram of a scope (empty when the scope has none).
+pub fn latency_histogram(name: &str, scope: &ScopeResult) -> Result<Histogram<u64>, ReportError> {
+    decode_or_empty(&format!("{name}.histogram"), &scope.histogram)
+}
+
+/// Decodes an encoded histogram, or an empty histogram for an empty string.
+pub fn decode_or_empty(what: &str, text: &str) -> Result<Histogram<u64>, ReportError> {
+    if text.trim().is_empty() {
+        return Ok(crate::histogram::new_histogram());
+    }
+    decode(text).map_err(|e| ReportError::histogram(what.to_string(), e))
+}
+
+fn scope_summary(
+    run: &RunResult,
+    name: &str,
+    scope: &ScopeResult,
+) -> Result<ScopeSummary, ReportError> {
+    let latency = latency_histogram(name, scope)?;
+    let service = decode_or_empty(
+        &format!("{name}.service_histogram"),
+        &scope.service_histogram,
+    )?;
+    Ok(ScopeSummary {
+        name: name.to_string(),
+        requests: scope.requests,
+        errors: scope.errors,
+        error_rate: if scope.requests == 0 {
+            0.0
+        } else {
+            scope.errors as f64 / scope.requests as f64
+        },
+        rps: if run.duration_s > 0.0 {
+            scope.requests as f64 / run.duration_s
+        } else {
+            0.0
+        },
+        latency_us: Ladder::of(&latency),
+        service_us: Ladder::of(&service),
+        error_kinds: scope.error_kinds.clone(),
+    })
+}
+
+/// Error counts as `kind -> count`, zero kinds left out: `connect`, `timeout`, `io`,
+/// `capture`, `status 503`.
+pub fn error_breakdown(e: &ErrorCounts) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for (k, v) in [
+        ("connect", e.connect),
+        ("timeout", e.timeout),
+        ("io", e.io),
+        ("capture", e.capture),
+    ] {
+        if v > 0 {
+            out.insert(k.to_string(), v);
+        }
+    }
+    for (status, v) in &e.status {
+        if *v > 0 {
+            out.insert(format!("status {status}"), *v);
+        }
+    }
+    out
+}

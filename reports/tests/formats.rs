@@ -1,0 +1,130 @@
+//! Snapshot tests of every text format on the constructed sample run, plus the properties the
+//! snapshots cannot show: the HTML page is self-contained and its SVGs parse; the hgrm agrees
+//! with the histogram.
+
+use reports::fixture::sample_run;
+use reports::format::{render, Format, View};
+
+fn view(action: Option<&str>) -> View {
+    View {
+        action: action.map(String::from),
+    }
+}
+
+#[test]
+fn table_snapshot() {
+    insta::assert_snapshot!(render(&sample_run(), Format::Table, &view(None)).unwrap());
+}
+
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!(render(&sample_run(), Format::Markdown, &view(None)).unwrap());
+}
+
+#[test]
+fn json_snapshot_has_no_histograms() {
+    let text = render(&sample_run(), Format::Json, &view(None)).unwrap();
+    assert!(!text.contains("HISTF"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn hgrm_snapshot() {
+    insta::assert_snapshot!(
+        render(&sample_run(), Format::Hgrm, &view(Some("post_tweet"))).unwrap()
+    );
+}
+
+#[test]
+fn action_filter_keeps_all_and_that_action() {
+    let text = render(&sample_run(), Format::Markdown, &view(Some("post_tweet"))).unwrap();
+    assert!(text.contains("`post_tweet`") && text.contains("`all`"));
+    assert!(!text.contains("view_timeline"));
+    let err = render(&sample_run(), Format::Table, &view(Some("nope"))).unwrap_err();
+    assert!(
+        err.to_string().contains("post_tweet, view_timeline"),
+        "{err}"
+    );
+}
+
+#[test]
+fn html_is_self_contained_and_every_svg_parses() {
+    let html = render(&sample_run(), Format::Html, &view(None)).unwrap();
+    // No URL other than the SVG namespace (the load target is shown as text, not fetched).
+    assert_eq!(
+        html.matches("<code>http://127.0.0.1:8080</code>").count(),
+        1
+    );
+    let stripped = html
+        .replace("xmlns=\"http://www.w3.org/2000/svg\"", "")
+        .replace("<code>http://127.0.0.1:8080</code>", "")
+        .replace(">http://127.0.0.1:8080</td>", "");
+    for scheme in [
+        "http://", "https://", "//", "src=", "href=", "url(", "<script", "<link", "@import",
+    ] {
+        assert!(
+            !stripped.contains(scheme),
+            "found {scheme:?} in the HTML report"
+        );
+    }
+    let svgs: Vec<&str> = html
+        .match_indices("<svg")
+        .map(|(i, _)| {
+            let end = html[i..].find("</svg>").expect("closed svg") + i + "</svg>".len();
+            &html[i..end]
+        })
+        .collect();
+    assert_eq!(
+        svgs.len(),
+        4,
+        "percentile, latency, throughput and error charts"
+    );
+    for svg in &svgs {
+        let mut reader = quick_xml::Reader::from_str(svg);
+        let mut elements = 0;
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(quick_xml::events::Event::Start(_) | quick_xml::events::Event::Empty(_)) => {
+                    elements += 1
+                }
+                Ok(_) => {}
+                Err(e) => panic!("SVG does not parse: {e}\n{svg}"),
+            }
+        }
+        assert!(elements > 10, "a real chart has many elements");
+    }
+    assert!(html.contains("Latency by percentile") && html.contains("99.9%"));
+    assert!(html.contains("post_tweet error_rate = 0.50% (limit &lt;= 0.10%): FAIL"));
+    assert!(html.contains("<h2>Settings</h2>") && html.contains("scenarios/twitter.yaml"));
+}
+
+#[test]
+fn hgrm_agrees_with_the_histogram() {
+    let run = sample_run();
+    let h = reports::histogram::decode(&run.all.histogram).unwrap();
+    let text = render(&run, Format::Hgrm, &view(None)).unwrap();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip(2)
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            l.split_whitespace()
+                .take(3)
+                .map(|x| x.parse().unwrap())
+                .collect()
+        })
+        .collect();
+    assert!(rows.len() > 50);
+    for r in &rows {
+        let (value_ms, q, count) = (r[0], r[1], r[2] as u64);
+        let value_us = (value_ms * 1000.0).round() as u64;
+        // The count at or below the printed value is the printed total count.
+        assert_eq!(h.count_between(0, value_us), count, "row {r:?}");
+        assert!(h.value_at_quantile(q) <= value_us, "row {r:?}");
+    }
+    let last = rows.last().unwrap();
+    assert_eq!(last[1], 1.0);
+    assert_eq!(last[2] as u64, h.len());
+    assert!(text.contains(&format!("Total count    = {:>12}]", h.len())));
+}
