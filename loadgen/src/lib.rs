@@ -1,7 +1,31 @@
 //! The load generator: arrival schedules x request sources x a connection engine that measures
 //! latency from each request's intended send time (coordinated-omission corrected).
+//!
+//! [`run`] takes a validated [`RunPlan`] (target, open or closed [`LoadShape`], window), a
+//! [`SourceFactory`] (what to send) and an [`IntervalSink`] (per-second histograms, streamed),
+//! and returns an [`Outcome`] with HdrHistograms per action. It does not know about run files
+//! or reports; the `napkin` binary converts the outcome.
 
 pub mod arrivals;
+mod conn;
+pub mod engine;
+pub mod fixed;
+mod lane;
+pub mod plan;
+pub mod record;
 pub mod schedule;
 pub mod source;
+pub mod target;
 pub mod traffic;
+mod worker;
+
+pub use engine::{
+    run, ActionOutcome, Interval, IntervalSink, NoSink, Outcome, RunError, StopHandle,
+    TimelinePoint,
+};
+pub use fixed::{FixedAction, FixedError, FixedFactory};
+pub use plan::{LoadShape, PlanError, RunPlan};
+pub use record::{new_histogram, ActionTotals, ErrorCounts, ErrorKind};
+pub use schedule::{Constant, Schedule, ScheduleSpec};
+pub use source::{ActionInfo, PreparedRequest, RequestSource, SourceFactory, Verdict};
+pub use target::{Target, TargetError};

@@ -1,0 +1,409 @@
+//! Runs a [`RunPlan`]: spawns the worker threads, collects their per-second intervals into the
+//! timeline and an [`IntervalSink`] (streamed, never all kept), and merges their totals into
+//! an [`Outcome`]. A [`StopHandle`] ends the run early (Ctrl-C in the CLI, a test's token).
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use hdrhistogram::Histogram;
+use tokio::sync::watch;
+
+use crate::conn::Endpoint;
+use crate::lane::Clock;
+use crate::plan::{LoadShape, PlanError, RunPlan};
+use crate::record::{new_histogram, ActionTotals, IntervalData};
+use crate::source::{ActionInfo, SourceFactory};
+use crate::target::TargetError;
+use crate::worker::{run_worker, Msg, Shared, WorkerResult};
+
+/// Ends a run early from any thread. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl StopHandle {
+    pub fn new() -> StopHandle {
+        StopHandle {
+            tx: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// Asks the run to stop now; results so far are kept and marked interrupted.
+    pub fn stop(&self) {
+        self.tx.send_replace(true);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        *self.tx.borrow()
+    }
+}
+
+impl Default for StopHandle {
+    fn default() -> Self {
+        StopHandle::new()
+    }
+}
+
+/// One finished interval (normally one second) of the measured window, all workers merged.
+#[derive(Debug)]
+pub struct Interval<'a> {
+    /// 0 for the first measured second.
+    pub index: u64,
+    /// Seconds from the start of the measured window.
+    pub start_offset_s: f64,
+    pub length_s: f64,
+    /// Wall-clock start of the measured window (offset 0).
+    pub started_at: SystemTime,
+    pub requests: u64,
+    pub errors: u64,
+    /// Latency (from intended send) of all actions.
+    pub all: &'a Histogram<u64>,
+    pub actions: &'a [ActionInfo],
+    /// Latency per action, in the order of `actions`.
+    pub latency: &'a [Histogram<u64>],
+}
+
+/// Receives each interval as soon as every worker has reported it (live progress, `--hlog`).
+pub trait IntervalSink {
+    fn interval(&mut self, interval: &Interval<'_>) -> Result<(), String>;
+}
+
+/// A sink that ignores intervals.
+#[derive(Debug, Default)]
+pub struct NoSink;
+
+impl IntervalSink for NoSink {
+    fn interval(&mut self, _interval: &Interval<'_>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// One second of the timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelinePoint {
+    /// Seconds since the start of the measured window at the end of this interval.
+    pub t_s: u64,
+    pub length_s: f64,
+    pub requests: u64,
+    pub errors: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+}
+
+/// One action's results.
+#[derive(Debug, Clone)]
+pub struct ActionOutcome {
+    pub info: ActionInfo,
+    pub totals: ActionTotals,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// In the order of the source factory's actions.
+    pub actions: Vec<ActionOutcome>,
+    /// All actions merged.
+    pub all: ActionTotals,
+    /// Wall-clock start of the measured window (after warm-up).
+    pub started_at: SystemTime,
+    /// Length of the measured window (shorter than planned when interrupted).
+    pub measured: Duration,
+    pub interrupted: bool,
+    pub timeline: Vec<TimelinePoint>,
+    /// Open model: actual minus intended send time, microseconds (empty when closed).
+    pub send_lag: Histogram<u64>,
+    /// Open model: requests sent more than 1 ms after their intended time.
+    pub late: u64,
+    /// Open model: requests the schedule offered in the measured window.
+    pub offered: Option<u64>,
+    /// Open model: offered requests without an outcome (never sent, or still in flight when
+    /// the run ended).
+    pub unsent: u64,
+    pub deferred: u64,
+    /// The first error the interval sink returned (later intervals were not given to it).
+    pub sink_error: Option<String>,
+}
+
+impl Outcome {
+    /// Achieved requests per second over the measured window.
+    pub fn achieved_rps(&self) -> f64 {
+        let s = self.measured.as_secs_f64();
+        if s > 0.0 {
+            self.all.requests as f64 / s
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A run that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("load generator worker failed: {0}")]
+    Worker(String),
+}
+
+/// Runs `plan` with requests from `factory`, streaming intervals to `sink`, until the planned
+/// end or until `stop` is triggered. Blocks the calling thread (which collects).
+pub fn run(
+    plan: &RunPlan,
+    factory: Arc<dyn SourceFactory>,
+    sink: &mut dyn IntervalSink,
+    stop: &StopHandle,
+) -> Result<Outcome, RunError> {
+    plan.validate()?;
+    let addrs = plan.target.resolve()?;
+    let workers = plan.worker_count();
+    let lanes = plan.shape.lanes();
+    let wall = SystemTime::now();
+    let start = Instant::now() + Duration::from_millis(20); // let every worker get going
+    let clock = Clock {
+        start,
+        measure_from: start + plan.warmup,
+        end: start + plan.warmup + plan.duration,
+    };
+    let shared = Arc::new(Shared {
+        clock,
+        endpoint: Endpoint {
+            addrs,
+            host: plan.target.authority.clone(),
+            prefix: plan.target.prefix.clone(),
+            timeout: plan.timeout,
+        },
+        shape: plan.shape.clone(),
+        factory: factory.clone(),
+        lanes,
+        seed: plan.seed,
+        stop: stop.tx.subscribe(),
+    });
+    let (tx, rx) = mpsc::channel();
+    let mut threads = Vec::with_capacity(workers);
+    for w in 0..workers {
+        let mine: Vec<usize> = (w..lanes).step_by(workers).collect();
+        let (shared, tx) = (shared.clone(), tx.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("napkin-load-{w}"))
+            .spawn(move || run_worker(w, mine, shared, tx));
+        match spawned {
+            Ok(handle) => threads.push(handle),
+            Err(e) => {
+                stop.stop();
+                return Err(RunError::Worker(format!("could not start a thread: {e}")));
+            }
+        }
+    }
+    drop(tx);
+    let started_at = wall + (clock.measure_from - (start - Duration::from_millis(20)));
+    let collected = collect(&rx, workers, factory.actions(), started_at, sink);
+    for t in threads {
+        let _ = t.join();
+    }
+    let collected = collected?;
+    Ok(finish(
+        plan,
+        factory.actions(),
+        clock,
+        started_at,
+        collected,
+    ))
+}
+
+/// What the collector gathered.
+struct Collected {
+    results: Vec<WorkerResult>,
+    timeline: Vec<TimelinePoint>,
+    sink_error: Option<String>,
+}
+
+/// Receives worker messages until every worker is done; emits intervals in order once all
+/// workers have reported them.
+fn collect(
+    rx: &mpsc::Receiver<Msg>,
+    workers: usize,
+    actions: &[ActionInfo],
+    started_at: SystemTime,
+    sink: &mut dyn IntervalSink,
+) -> Result<Collected, RunError> {
+    let mut next_index = vec![0u64; workers];
+    let mut done = vec![false; workers];
+    let mut pending: BTreeMap<u64, (IntervalData, f64)> = BTreeMap::new();
+    let mut out = Collected {
+        results: Vec::with_capacity(workers),
+        timeline: Vec::new(),
+        sink_error: None,
+    };
+    let mut failure = None;
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Msg::Interval {
+                worker,
+                index,
+                length_s,
+                data,
+            } => {
+                let slot = pending
+                    .entry(index)
+                    .or_insert_with(|| (IntervalData::new(actions.len()), 0.0));
+                slot.0.add(&data);
+                slot.1 = slot.1.max(length_s);
+                next_index[worker] = index + 1;
+            }
+            Msg::Done { worker, result } => {
+                done[worker] = true;
+                out.results.push(*result);
+            }
+            Msg::Failed { worker, error } => {
+                done[worker] = true;
+                failure.get_or_insert(error);
+            }
+        }
+        while let Some((&index, _)) = pending.first_key_value() {
+            let complete = (0..workers).all(|w| done[w] || next_index[w] > index);
+            if !complete {
+                break;
+            }
+            let (data, length_s) = pending.remove(&index).expect("present");
+            emit(index, length_s, &data, actions, started_at, sink, &mut out);
+        }
+    }
+    match failure {
+        Some(e) => Err(RunError::Worker(e)),
+        None => Ok(out),
+    }
+}
+
+fn emit(
+    index: u64,
+    length_s: f64,
+    data: &IntervalData,
+    actions: &[ActionInfo],
+    started_at: SystemTime,
+    sink: &mut dyn IntervalSink,
+    out: &mut Collected,
+) {
+    let mut all = new_histogram();
+    for h in &data.latency {
+        all.add(h).expect("same bounds");
+    }
+    let q = |q: f64| {
+        if all.is_empty() {
+            0
+        } else {
+            all.value_at_quantile(q)
+        }
+    };
+    out.timeline.push(TimelinePoint {
+        t_s: index + 1,
+        length_s,
+        requests: data.requests,
+        errors: data.errors,
+        p50_us: q(0.5),
+        p99_us: q(0.99),
+    });
+    if out.sink_error.is_none() {
+        let interval = Interval {
+            index,
+            start_offset_s: index as f64,
+            length_s,
+            started_at,
+            requests: data.requests,
+            errors: data.errors,
+            all: &all,
+            actions,
+            latency: &data.latency,
+        };
+        if let Err(e) = sink.interval(&interval) {
+            out.sink_error = Some(e);
+        }
+    }
+}
+
+/// Merges the workers' totals into the outcome.
+fn finish(
+    plan: &RunPlan,
+    infos: &[ActionInfo],
+    clock: Clock,
+    started_at: SystemTime,
+    collected: Collected,
+) -> Outcome {
+    let mut actions: Vec<ActionTotals> = infos.iter().map(|_| ActionTotals::new()).collect();
+    let mut send_lag = new_histogram();
+    let (mut late, mut deferred) = (0, 0);
+    let mut stopped_at: Option<Instant> = None;
+    for r in &collected.results {
+        for (a, b) in actions.iter_mut().zip(&r.actions) {
+            a.add(b);
+        }
+        send_lag.add(&r.send_lag).expect("same bounds");
+        late += r.late;
+        deferred += r.deferred;
+        if let Some(t) = r.stopped_at {
+            stopped_at = Some(stopped_at.map_or(t, |s: Instant| s.min(t)));
+        }
+    }
+    let interrupted = stopped_at.is_some_and(|t| t < clock.end);
+    let window_end = stopped_at.unwrap_or(clock.end).min(clock.end);
+    let measured = window_end.saturating_duration_since(clock.measure_from);
+    let mut all = ActionTotals::new();
+    for a in &actions {
+        all.add(a);
+    }
+    let offered = match &plan.shape {
+        LoadShape::Open { schedule, .. } => Some(offered(
+            schedule.as_ref(),
+            plan.shape.lanes(),
+            clock.measure_from - clock.start,
+            window_end - clock.start,
+        )),
+        LoadShape::Closed { .. } => None,
+    };
+    Outcome {
+        actions: infos
+            .iter()
+            .cloned()
+            .zip(actions)
+            .map(|(info, totals)| ActionOutcome { info, totals })
+            .collect(),
+        unsent: offered.map_or(0, |o| o.saturating_sub(all.requests)),
+        all,
+        started_at,
+        measured,
+        interrupted,
+        timeline: collected.timeline,
+        send_lag,
+        late,
+        offered,
+        deferred,
+        sink_error: collected.sink_error,
+    }
+}
+
+/// Requests the schedule intends in `[from, to)` over all lanes.
+fn offered(
+    spec: &dyn crate::schedule::ScheduleSpec,
+    lanes: usize,
+    from: Duration,
+    to: Duration,
+) -> u64 {
+    let mut n = 0;
+    for i in 0..lanes {
+        let mut lane = spec.lane(i, lanes);
+        loop {
+            let t = lane.next_offset();
+            if t >= to {
+                break;
+            }
+            if t >= from {
+                n += 1;
+            }
+        }
+    }
+    n
+}

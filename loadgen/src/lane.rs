@@ -1,0 +1,140 @@
+//! One lane: a loop of "wait for the next intended send time, send, record". The open and the
+//! closed model differ only in their [`Pacer`] (where the intended time comes from); the loop,
+//! the connection handling and the latency correction are shared. Latency is always measured
+//! from the intended time; in the closed model that is the actual send, so the two are equal.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::conn::{Conn, Endpoint};
+use crate::record::{ErrorKind, Recorder};
+use crate::schedule::Schedule;
+use crate::source::{RequestSource, Verdict};
+
+/// How long before an intended send time the lane stops sleeping on the (1 ms granular) timer
+/// and starts yielding in a loop, for sub-millisecond send precision.
+const SPIN: Duration = Duration::from_micros(1_100);
+
+/// Pause after a failed connect in the closed model, so a dead target is not hammered in a
+/// tight loop (the open model is paced by its schedule already).
+const CONNECT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Times shared by every lane of a run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    /// Offset 0 of every schedule.
+    pub start: Instant,
+    /// Requests intended before this are warm-up: sent, not recorded.
+    pub measure_from: Instant,
+    /// No request is intended at or after this.
+    pub end: Instant,
+}
+
+/// Where a lane's intended send times come from.
+pub(crate) enum Pacer {
+    /// Open model: the schedule says when; the lane waits for it.
+    Open(Box<dyn Schedule>),
+    /// Closed model: right after the previous response (plus think time).
+    Closed { think: Duration, first: bool },
+}
+
+impl Pacer {
+    /// Waits until the next intended send time and returns it; `None` once the run is over.
+    async fn next(&mut self, clock: &Clock) -> Option<Instant> {
+        match self {
+            Pacer::Open(schedule) => {
+                let t = clock.start + schedule.next_offset();
+                if t >= clock.end {
+                    return None;
+                }
+                wait_until(t).await;
+                Some(t)
+            }
+            Pacer::Closed { think, first } => {
+                if !*first && !think.is_zero() {
+                    tokio::time::sleep(*think).await;
+                }
+                *first = false;
+                let now = Instant::now();
+                (now < clock.end).then_some(now)
+            }
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        matches!(self, Pacer::Open(_))
+    }
+}
+
+/// Sleeps on the timer until shortly before `t`, then yields until `t` has come.
+async fn wait_until(t: Instant) {
+    let now = Instant::now();
+    if t > now + SPIN {
+        tokio::time::sleep_until((t - SPIN).into()).await;
+    }
+    while Instant::now() < t {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Everything a lane needs.
+pub(crate) struct Lane {
+    pub clock: Clock,
+    pub endpoint: Rc<Endpoint>,
+    pub recorder: Rc<RefCell<Recorder>>,
+    pub source: Rc<RefCell<Box<dyn RequestSource>>>,
+    pub pacer: Pacer,
+}
+
+impl Lane {
+    /// Runs until the pacer says the run is over (or the task is dropped).
+    pub async fn run(mut self) {
+        let mut conn = Conn::new();
+        let open = self.pacer.is_open();
+        while let Some(intended) = self.pacer.next(&self.clock).await {
+            let (req, want_body) = {
+                let mut source = self.source.borrow_mut();
+                let req = source.next_request();
+                let want = source.wants_body(req.action);
+                (req, want)
+            };
+            let action = req.action;
+            let sent = Instant::now();
+            // Closed model: the request is intended when it is sent (latency == service).
+            let intended = if open { intended } else { sent };
+            let result = conn.exchange(&self.endpoint, req, want_body).await;
+            let done = Instant::now();
+            let measured = intended >= self.clock.measure_from;
+            let mut rec = self.recorder.borrow_mut();
+            if measured && open {
+                rec.sent(sent - intended);
+            }
+            match result {
+                Ok(reply) => {
+                    let verdict =
+                        self.source
+                            .borrow_mut()
+                            .on_response(action, reply.status, &reply.body);
+                    let err = match verdict {
+                        Verdict::Success => None,
+                        Verdict::BadStatus => Some(ErrorKind::Status(reply.status)),
+                        Verdict::CaptureMissing => Some(ErrorKind::Capture),
+                    };
+                    if measured {
+                        rec.response(action, done - intended, done - sent, err);
+                    }
+                }
+                Err(kind) => {
+                    if measured {
+                        rec.failure(action, kind);
+                    }
+                    drop(rec);
+                    if kind == ErrorKind::Connect && !open {
+                        tokio::time::sleep(CONNECT_BACKOFF).await;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! What a person sees: a banner, a live progress line on stderr (only when stderr is a
+//! terminal), the `--hlog` interval log streamed as the run goes, and the final summary table
+//! with the SLO checks.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use comfy_table::{presets, CellAlignment, Table};
+use indicatif::{ProgressBar, ProgressStyle};
+use loadgen::{ActionInfo, Interval, IntervalSink, Outcome};
+use reports::hlog::HlogWriter;
+use reports::units::{fmt_count, fmt_pct, fmt_rps, fmt_us};
+use reports::RunResult;
+
+use super::settings::{Model, Settings};
+
+/// First line of output: what is about to run.
+pub fn banner(scenario: &str, s: &Settings, actions: &[ActionInfo]) -> String {
+    let load = match s.model {
+        Model::Open { rate } => format!(
+            "open model, {} over {} connections",
+            fmt_rps(rate),
+            s.connections
+        ),
+        Model::Closed { users, think } if !think.is_zero() => {
+            format!("closed model, {users} users, think time {think:?}")
+        }
+        Model::Closed { users, .. } => format!("closed model, {users} users"),
+    };
+    let mix: Vec<String> = actions
+        .iter()
+        .map(|a| format!("{} {:.1}%", a.name, a.weight * 100.0))
+        .collect();
+    format!(
+        "napkin load: {scenario} -> {}, {load}, {:?} (warm-up {:?})\nmix: {}",
+        s.target.url,
+        s.duration,
+        s.warmup,
+        mix.join(", ")
+    )
+}
+
+/// The interval sink of the CLI: progress line and interval log.
+pub struct Live {
+    bar: Option<ProgressBar>,
+    hlog: Option<HlogWriter>,
+    hlog_path: Option<std::path::PathBuf>,
+    requests: u64,
+    errors: u64,
+}
+
+impl Live {
+    /// Shows the progress line (on a terminal); the interval log at `hlog` is created with
+    /// the first interval, which carries the measured window's start time.
+    pub fn start(hlog: Option<&Path>) -> anyhow::Result<Live> {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_message("warming up / starting ...");
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Ok(Live {
+            bar,
+            hlog: None,
+            hlog_path: hlog.map(Path::to_path_buf),
+            requests: 0,
+            errors: 0,
+        })
+    }
+
+    /// Clears the progress line and moves the interval log into place.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if let Some(w) = self.hlog.take() {
+            w.finish()?;
+        }
+        Ok(())
+    }
+
+    fn writer(&mut self, iv: &Interval<'_>) -> Result<Option<&mut HlogWriter>, String> {
+        let Some(path) = &self.hlog_path else {
+            return Ok(None);
+        };
+        if self.hlog.is_none() {
+            let w = HlogWriter::create(path, iv.started_at).map_err(|e| e.to_string())?;
+            self.hlog = Some(w);
+        }
+        Ok(self.hlog.as_mut())
+    }
+}
+
+impl IntervalSink for Live {
+    fn interval(&mut self, iv: &Interval<'_>) -> Result<(), String> {
+        self.requests += iv.requests;
+        self.errors += iv.errors;
+        if let Some(bar) = &self.bar {
+            let p99 = if iv.all.is_empty() {
+                0
+            } else {
+                iv.all.value_at_quantile(0.99)
+            };
+            bar.set_message(format!(
+                "{} requests  {}  p99 {}  errors {}",
+                fmt_count(self.requests),
+                fmt_rps(iv.requests as f64 / iv.length_s.max(1e-3)),
+                fmt_us(p99 as f64),
+                fmt_count(self.errors),
+            ));
+        }
+        if let Some(w) = self.writer(iv)? {
+            for (info, hist) in iv.actions.iter().zip(iv.latency) {
+                w.write_interval(&info.name, iv.start_offset_s, iv.length_s, hist)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The summary table per action and `all`, then the SLO checks.
+pub fn summary(out: &mut dyn Write, run: &RunResult, outcome: &Outcome) -> anyhow::Result<()> {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED).set_header(vec![
+        "action", "requests", "rate", "errors", "p50", "p90", "p99", "p99.9", "max",
+    ]);
+    let rows = run.actions.iter().map(|(n, s)| (n.as_str(), s));
+    for (name, s) in rows.chain(std::iter::once(("all", &run.all))) {
+        let l = &s.latency_us;
+        let rate = s.requests as f64 / run.duration_s.max(1e-9);
+        t.add_row(vec![
+            name.to_string(),
+            fmt_count(s.requests),
+            fmt_rps(rate),
+            errors_cell(s.errors, s.requests),
+            fmt_us(l.p50 as f64),
+            fmt_us(l.p90 as f64),
+            fmt_us(l.p99 as f64),
+            fmt_us(l.p999 as f64),
+            fmt_us(l.max as f64),
+        ]);
+    }
+    for i in 1..9 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    writeln!(out, "{t}")?;
+    writeln!(out, "{}", footnote(run, outcome))?;
+    if !run.slo.checks.is_empty() {
+        let verdict = if run.slo.pass { "PASS" } else { "FAIL" };
+        writeln!(out, "SLO: {verdict}")?;
+        for c in &run.slo.checks {
+            let mark = if c.pass { "pass" } else { "FAIL" };
+            writeln!(out, "  {mark}  {}", reports::slo::describe(c))?;
+        }
+    }
+    Ok(())
+}
+
+fn errors_cell(errors: u64, requests: u64) -> String {
+    if errors == 0 {
+        "0".to_string()
+    } else {
+        format!(
+            "{} ({})",
+            fmt_count(errors),
+            fmt_pct(errors as f64 / requests.max(1) as f64)
+        )
+    }
+}
+
+/// Latency basis, achieved rate, send precision and error kinds.
+fn footnote(run: &RunResult, o: &Outcome) -> String {
+    let mut lines = vec![format!(
+        "{} requests in {:.1} s = {}{}; latency from the intended send time{}",
+        fmt_count(run.requests),
+        run.duration_s,
+        fmt_rps(run.achieved_rps),
+        run.target_rps
+            .map(|r| format!(" (offered {})", fmt_rps(r)))
+            .unwrap_or_default(),
+        if run.model == "closed" {
+            " (= service time, closed model)"
+        } else {
+            " (coordinated-omission corrected)"
+        },
+    )];
+    if run.model == "open" && !o.send_lag.is_empty() {
+        lines.push(format!(
+            "send lag p99 {}, max {}; late sends (> 1 ms) {}, not sent or unanswered at the end {}; service p99 {}",
+            fmt_us(o.send_lag.value_at_quantile(0.99) as f64),
+            fmt_us(o.send_lag.max() as f64),
+            fmt_count(o.late),
+            fmt_count(o.unsent),
+            fmt_us(run.all.service_us.p99 as f64),
+        ));
+    }
+    let e = &run.errors;
+    if e.total > 0 {
+        let mut kinds = vec![];
+        for (k, n) in [
+            ("connect", e.connect),
+            ("timeout", e.timeout),
+            ("io", e.io),
+            ("capture", e.capture),
+        ] {
+            if n > 0 {
+                kinds.push(format!("{k} {n}"));
+            }
+        }
+        kinds.extend(e.status.iter().map(|(s, n)| format!("status {s}: {n}")));
+        lines.push(format!("errors: {}", kinds.join(", ")));
+    }
+    if run.interrupted {
+        lines.push("interrupted: results cover the run until the stop".to_string());
+    }
+    lines.join("\n")
+}
+
+/// Why a run with no success could not be carried out (exit 3).
+pub fn nothing_succeeded(run: &RunResult) -> String {
+    let e = &run.errors;
+    if run.requests == 0 {
+        return format!("no request completed against {}", run.target);
+    }
+    format!(
+        "no request succeeded against {} ({} requests: {} connect, {} timeout, {} io, {} bad status errors); check that the target is up and the scenario's paths and `expect` lists",
+        run.target,
+        run.requests,
+        e.connect,
+        e.timeout,
+        e.io,
+        e.status.values().sum::<u64>(),
+    )
+}

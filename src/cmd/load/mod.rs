@@ -1,0 +1,164 @@
+//! `napkin load`: runs a scenario's traffic against a target and gates on its SLOs.
+//!
+//! The steps are separate so that each can be extended on its own: [`settings`] merges the
+//! command line over the scenario's `load:` block and validates it (exit 2 on bad input),
+//! [`source_for`] / [`schedule_for`] pick what to send and when, `loadgen::run` does the work,
+//! [`result`] turns the outcome into a run file (SPEC section 5), [`display`] shows progress
+//! and the final summary.
+
+pub mod display;
+pub mod result;
+pub mod settings;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use loadgen::{ScheduleSpec, SourceFactory, StopHandle};
+
+use crate::exit;
+use settings::{Model, Settings};
+
+/// Arguments of `napkin load`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// Scenario file (YAML); its `load:` block gives the defaults of every flag below.
+    pub scenario: PathBuf,
+    /// Base URL of the service under test, e.g. http://127.0.0.1:8080.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Open model: total requests/s across actions (e.g. 2000 or 2K).
+    #[arg(long, value_name = "R", conflicts_with = "concurrency")]
+    pub rate: Option<String>,
+    /// Closed model: N users each looping request -> response.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Whole run, warm-up included (e.g. 60s, 5min).
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Leading part of the run whose requests are sent but not counted.
+    #[arg(long, value_name = "D")]
+    pub warmup: Option<String>,
+    /// Open model: keep-alive connections the requests are spread over.
+    #[arg(long, value_name = "C")]
+    pub connections: Option<u32>,
+    /// Per request, connect included; slower requests count as timeout errors.
+    #[arg(long, value_name = "D")]
+    pub timeout: Option<String>,
+    /// Closed model: pause of each user between a response and its next request.
+    #[arg(long, value_name = "D")]
+    pub think_time: Option<String>,
+    /// Write the run result (JSON, SPEC section 5) here, atomically.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write an HdrHistogram interval log (one line per action per second) here.
+    #[arg(long, value_name = "FILE")]
+    pub hlog: Option<PathBuf>,
+    /// Generator threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Runs `napkin load`, stopping early (with results) on Ctrl-C.
+pub fn run(args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+    let stop = StopHandle::new();
+    let _ctrl_c = CtrlC::install(stop.clone());
+    run_with_stop(args, out, &stop)
+}
+
+/// Runs `napkin load`; `stop` ends the run early (tests trigger it instead of a signal).
+pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> anyhow::Result<u8> {
+    let scenario = estimator::load_file(&args.scenario, &[])?;
+    let settings = Settings::resolve(&args, &scenario)?;
+    let factory = source_for(&scenario)?;
+    settings::check_slo_scopes(&scenario.load.slo, factory.actions())?;
+    let plan = settings.plan(schedule_for(&settings))?;
+
+    writeln!(
+        out,
+        "{}",
+        display::banner(&scenario.name, &settings, factory.actions())
+    )?;
+    let mut live = display::Live::start(args.hlog.as_deref())?;
+    let outcome = loadgen::run(&plan, factory, &mut live, stop).map_err(|e| match e {
+        loadgen::RunError::Plan(p) => anyhow::anyhow!(p),
+        other => anyhow::Error::new(exit::RunFailed(other.to_string())),
+    })?;
+    live.finish()?;
+
+    let mut run = result::to_run(&scenario, &settings, &plan, &outcome)?;
+    run.slo = reports::slo::evaluate(&run, &scenario.load.slo);
+    display::summary(out, &run, &outcome)?;
+    if let Some(path) = &args.out {
+        let json = serde_json::to_vec_pretty(&run).context("serialising the run result")?;
+        reports::io::write_atomic(path, &json)?;
+        writeln!(out, "run result written to {}", path.display())?;
+    }
+    if outcome.all.successes() == 0 {
+        return Err(exit::RunFailed(display::nothing_succeeded(&run)).into());
+    }
+    Ok(if run.slo.pass {
+        exit::OK
+    } else {
+        exit::GATE_FAILED
+    })
+}
+
+/// What to send: the scenario's `request:` blocks, weighted by the estimate's mix.
+/// (Hook: the template-rendering scenario source replaces this.)
+pub fn source_for(scenario: &estimator::Scenario) -> anyhow::Result<Arc<dyn SourceFactory>> {
+    let per_day = estimator::estimate::requests_per_day(scenario);
+    let weight = |a: &estimator::Action| {
+        let i = scenario.actions.iter().position(|b| b.name == a.name)?;
+        per_day.get(i).copied()
+    };
+    let factory = loadgen::FixedFactory::from_scenario(scenario, weight)
+        .with_context(|| format!("scenario {}", scenario.name))?;
+    Ok(Arc::new(factory))
+}
+
+/// When to send (open model): a constant rate. (Hook: Poisson arrivals and stages.)
+pub fn schedule_for(settings: &Settings) -> Option<Arc<dyn ScheduleSpec>> {
+    match settings.model {
+        Model::Open { rate } => Some(Arc::new(loadgen::Constant { rate })),
+        Model::Closed { .. } => None,
+    }
+}
+
+/// Stops the run on Ctrl-C while alive (a thread waiting on the signal).
+struct CtrlC {
+    done: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl CtrlC {
+    fn install(stop: StopHandle) -> Option<CtrlC> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            rt.block_on(async move {
+                tokio::select! {
+                    r = tokio::signal::ctrl_c() => if r.is_ok() { stop.stop() },
+                    _ = rx => {}
+                }
+            })
+        });
+        Some(CtrlC {
+            done: Some(tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for CtrlC {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The engine's outcome as a run file (SPEC section 5 plus documented extensions): histograms
+//! embedded losslessly, one scope per action and `all`. The SLO block is filled in by the
+//! caller once the run is built (the gate reads the run, not the engine).
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use estimator::Scenario;
+use loadgen::{ActionTotals, Outcome, RunPlan};
+use reports::{ErrorCounts, RunResult, ScopeResult, SloOutcome, TimelinePoint, RUN_FORMAT};
+
+use super::settings::{Model, Settings};
+
+/// Builds the run result (without SLO checks).
+pub fn to_run(
+    scenario: &Scenario,
+    settings: &Settings,
+    plan: &RunPlan,
+    outcome: &Outcome,
+) -> anyhow::Result<RunResult> {
+    let mut actions = BTreeMap::new();
+    for a in &outcome.actions {
+        actions.insert(a.info.name.clone(), scope(&a.info.name, &a.totals)?);
+    }
+    let (model, arrivals, target_rps, connections, concurrency) = match settings.model {
+        Model::Open { rate } => (
+            "open",
+            "uniform",
+            Some(rate),
+            Some(settings.connections),
+            None,
+        ),
+        Model::Closed { users, .. } => ("closed", "none", None, None, Some(users)),
+    };
+    Ok(RunResult {
+        format: RUN_FORMAT.to_string(),
+        scenario: scenario.name.clone(),
+        target: settings.target.url.clone(),
+        model: model.to_string(),
+        arrivals: arrivals.to_string(),
+        target_rps,
+        started_at: humantime::format_rfc3339_millis(outcome.started_at).to_string(),
+        duration_s: outcome.measured.as_secs_f64(),
+        requests: outcome.all.requests,
+        achieved_rps: outcome.achieved_rps(),
+        interrupted: outcome.interrupted,
+        errors: errors(&outcome.all.errors),
+        all: scope("all", &outcome.all)?,
+        actions,
+        timeline: outcome
+            .timeline
+            .iter()
+            .map(|p| TimelinePoint {
+                t_s: p.t_s,
+                requests: p.requests,
+                errors: p.errors,
+                p50_us: p.p50_us,
+                p99_us: p.p99_us,
+            })
+            .collect(),
+        slo: SloOutcome::default(),
+        settings: reports::Settings {
+            scenario_file: Some(settings.scenario_file.display().to_string()),
+            connections,
+            concurrency,
+            warmup_s: settings.warmup.as_secs_f64(),
+            timeout_s: plan.timeout.as_secs_f64(),
+            seed: Some(plan.seed),
+            late: outcome.late + outcome.unsent,
+            deferred: outcome.deferred,
+            mix: outcome
+                .actions
+                .iter()
+                .map(|a| (a.info.name.clone(), a.info.weight))
+                .collect(),
+        },
+    })
+}
+
+fn scope(name: &str, t: &ActionTotals) -> anyhow::Result<ScopeResult> {
+    ScopeResult::from_histograms(&t.latency, &t.service, t.requests, errors(&t.errors))
+        .with_context(|| format!("encoding the histograms of `{name}`"))
+}
+
+fn errors(e: &loadgen::ErrorCounts) -> ErrorCounts {
+    ErrorCounts {
+        total: e.total(),
+        connect: e.connect,
+        timeout: e.timeout,
+        io: e.io,
+        status: e.status.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+        capture: e.capture,
+    }
+}

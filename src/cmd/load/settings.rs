@@ -1,0 +1,192 @@
+//! The settings of one `napkin load` run: command-line flags over the scenario's `load:`
+//! block, parsed with the scenario's unit rules and validated here, at the edge (exit 2 with a
+//! message naming the flag or field and the fix). The engine only sees a [`loadgen::RunPlan`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use estimator::units;
+use estimator::{LoadModel, Scenario, SloSpec};
+use loadgen::{ActionInfo, LoadShape, RunPlan, ScheduleSpec, Target};
+
+use super::LoadArgs;
+
+/// Seed of the request sources when none is given.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// The offered load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Model {
+    /// Total requests/s across actions.
+    Open {
+        rate: f64,
+    },
+    Closed {
+        users: u32,
+        think: Duration,
+    },
+}
+
+/// Validated settings of a run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub scenario_file: PathBuf,
+    pub target: Target,
+    pub model: Model,
+    /// Whole run, warm-up included.
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub connections: u32,
+    pub timeout: Duration,
+    /// 0 = one per core.
+    pub threads: usize,
+    pub seed: u64,
+}
+
+impl Settings {
+    /// Flags over `scenario.load`, validated.
+    pub fn resolve(args: &LoadArgs, scenario: &Scenario) -> anyhow::Result<Settings> {
+        let load = &scenario.load;
+        let url = args.target.clone().or_else(|| load.target.clone()).ok_or_else(|| {
+            anyhow!("no target: give --target URL (e.g. --target http://127.0.0.1:8080) or set `load.target` in the scenario")
+        })?;
+        let target = Target::parse(&url).with_context(|| {
+            if args.target.is_some() {
+                "--target"
+            } else {
+                "load.target"
+            }
+        })?;
+        let duration = flag_or("--duration", &args.duration, load.duration)?;
+        let warmup = flag_or("--warmup", &args.warmup, load.warmup)?;
+        let timeout = flag_or("--timeout", &args.timeout, load.timeout)?;
+        let think = flag_or("--think-time", &args.think_time, Duration::ZERO)?;
+        let connections = args.connections.unwrap_or(load.connections);
+        let model = model(args, scenario, think)?;
+        let s = Settings {
+            scenario_file: args.scenario.clone(),
+            target,
+            model,
+            duration,
+            warmup,
+            connections,
+            timeout,
+            threads: args.threads.unwrap_or(0),
+            seed: DEFAULT_SEED,
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.duration <= self.warmup {
+            bail!(
+                "duration {:?} must be longer than warmup {:?}: the warm-up is part of the run and \
+                 is not measured; raise --duration or lower --warmup",
+                self.duration,
+                self.warmup
+            );
+        }
+        if self.timeout.is_zero() {
+            bail!("timeout must be longer than 0 (e.g. --timeout 5s)");
+        }
+        if matches!(self.model, Model::Open { .. }) && self.connections == 0 {
+            bail!("connections must be at least 1 (e.g. --connections 64)");
+        }
+        Ok(())
+    }
+
+    /// The measured window: the run minus its warm-up.
+    pub fn measured(&self) -> Duration {
+        self.duration.saturating_sub(self.warmup)
+    }
+
+    /// The engine's plan; `schedule` is required for the open model.
+    pub fn plan(&self, schedule: Option<Arc<dyn ScheduleSpec>>) -> anyhow::Result<RunPlan> {
+        let shape = match (self.model, schedule) {
+            (Model::Open { .. }, Some(schedule)) => LoadShape::Open {
+                schedule,
+                connections: self.connections as usize,
+            },
+            (Model::Open { .. }, None) => bail!("internal: open model without a schedule"),
+            (Model::Closed { users, think }, _) => LoadShape::Closed {
+                users: users as usize,
+                think,
+            },
+        };
+        let plan = RunPlan {
+            target: self.target.clone(),
+            shape,
+            duration: self.measured(),
+            warmup: self.warmup,
+            timeout: self.timeout,
+            threads: self.threads,
+            seed: self.seed,
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+}
+
+fn flag_or(flag: &str, given: &Option<String>, default: Duration) -> anyhow::Result<Duration> {
+    match given {
+        Some(text) => units::duration(text.trim()).map_err(|e| anyhow!("{flag}: {e}")),
+        None => Ok(default),
+    }
+}
+
+/// `--rate` / `--concurrency`, else `load.rate` / `load.scale` / `load.concurrency`.
+fn model(args: &LoadArgs, scenario: &Scenario, think: Duration) -> anyhow::Result<Model> {
+    if let Some(users) = args.concurrency {
+        if users == 0 {
+            bail!("--concurrency must be at least 1");
+        }
+        return Ok(Model::Closed { users, think });
+    }
+    if let Some(text) = &args.rate {
+        let rate = units::count(text.trim()).map_err(|e| anyhow!("--rate: {e}"))?;
+        return open(rate, "--rate");
+    }
+    match scenario.load.model {
+        Some(LoadModel::Rate(rate)) => open(rate, "load.rate"),
+        Some(LoadModel::Scale(f)) => {
+            let peak = estimator::estimate(scenario).totals.peak_rps;
+            open(peak * f, "load.scale x the estimated peak requests/s")
+        }
+        Some(LoadModel::Concurrency(0)) => bail!("load.concurrency must be at least 1"),
+        Some(LoadModel::Concurrency(users)) => Ok(Model::Closed { users, think }),
+        None if !scenario.load.stages.is_empty() => {
+            bail!("load.stages is not supported by this build yet; give --rate R")
+        }
+        None => bail!(
+            "no load given: pass --rate R (open model) or --concurrency N (closed model), or set \
+             `load.rate` or `load.concurrency` in the scenario"
+        ),
+    }
+}
+
+fn open(rate: f64, what: &str) -> anyhow::Result<Model> {
+    if !(rate.is_finite() && rate > 0.0) {
+        bail!("{what} must be more than 0 requests/s, got {rate}");
+    }
+    Ok(Model::Open { rate })
+}
+
+/// Every SLO scope must be `all` or an action that has a `request:` block.
+pub fn check_slo_scopes(slo: &SloSpec, actions: &[ActionInfo]) -> anyhow::Result<()> {
+    for scope in &slo.scopes {
+        if scope.scope != "all" && !actions.iter().any(|a| a.name == scope.scope) {
+            let names: Vec<&str> = actions.iter().map(|a| a.name.as_str()).collect();
+            bail!(
+                "load.slo.{}: no action `{}` with a `request:` block to check; use `all` or one \
+                 of: {}",
+                scope.scope,
+                scope.scope,
+                names.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
