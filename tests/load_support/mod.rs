@@ -1,0 +1,100 @@
+//! Support for the `napkin load` CLI tests: a minimal keep-alive HTTP/1.1 server on
+//! 127.0.0.1:0 (std threads, one per connection) answering every request with a fixed status,
+//! and scenario files written to a temp dir.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub struct Http {
+    pub addr: SocketAddr,
+    pub requests: Arc<AtomicU64>,
+}
+
+impl Http {
+    /// Serves `status` to every request until the test process ends.
+    pub fn start(status: u16) -> Http {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(AtomicU64::new(0));
+        let count = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(1_000) {
+                let Ok(stream) = stream else { return };
+                let count = count.clone();
+                std::thread::spawn(move || serve(stream, status, &count));
+            }
+        });
+        Http { addr, requests }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+fn serve(stream: TcpStream, status: u16, count: &AtomicU64) {
+    let _ = stream.set_nodelay(true);
+    let mut out = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut length = 0usize;
+        let mut line = String::new();
+        // Request line and headers, up to the empty line.
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        count.fetch_add(1, Ordering::SeqCst);
+        let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 10\r\n\r\n{{\"id\": 42}}");
+        if out.write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// A scenario with two actions (`read` 3x as frequent as `write`) and the given `load:` lines
+/// (indented by two spaces).
+pub fn scenario(dir: &tempfile::TempDir, load: &str) -> PathBuf {
+    let text = format!(
+        "name: loadtest\n\
+         actions:\n\
+         \x20 - name: read\n\
+         \x20   per_second: 30\n\
+         \x20   request: {{method: GET, path: /items/1}}\n\
+         \x20 - name: write\n\
+         \x20   per_second: 10\n\
+         \x20   request:\n\
+         \x20     method: POST\n\
+         \x20     path: /items\n\
+         \x20     headers: {{content-type: application/json}}\n\
+         \x20     body: '{{\"a\": 1}}'\n\
+         \x20     expect: [200, 201]\n\
+         \x20 - name: offline\n\
+         \x20   per_second: 5\n\
+         load:\n{load}"
+    );
+    let path = dir.path().join("scenario.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
