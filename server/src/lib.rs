@@ -1,1 +1,188 @@
-//! server crate (work in progress).
+//! The reference Twitter-like server of SPEC section 6, on hyper 1.x.
+//!
+//! A realistic target for load tests: users, follows, tweets, likes and timelines in a sharded
+//! in-memory store, with the home timeline built by fan-out on write (`push`), merge on read
+//! (`pull`) or both (`hybrid`), so the trade-off can be switched and measured (`/metrics`).
+//!
+//! # Entry points
+//! - [`run`]: seed the store from a [`Config`], serve until `shutdown` resolves, drain, return.
+//! - [`App::new`] then [`serve`]: seed first (to time it, or read [`App::seed_report`]), then
+//!   serve a shared [`App`]; the caller keeps an `Arc<App>` to inspect the store and metrics
+//!   (e.g. [`Metrics::in_flight_requests`]) while it runs.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), server::ServerError> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let config = server::Config { seed_users: 100, ..server::Config::default() };
+//! let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+//! let task = tokio::spawn(server::run(listener, config, async { let _ = rx.await; }));
+//! // ... send requests ...
+//! let _ = tx.send(());
+//! task.await.expect("server task")?;
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod config;
+mod metrics;
+pub mod seed;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use api::{DEFAULT_LIMIT, MAX_LIMIT, MAX_NAME_CHARS, MAX_TWEET_CHARS};
+pub use config::{Config, Strategy};
+pub use metrics::Metrics;
+pub use seed::SeedReport;
+pub use store::{Store, HOME_CAP};
+
+/// Largest request head (request line and headers) accepted, in bytes.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Why the server could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A configuration value the server cannot run with.
+    #[error("invalid server configuration: {0}")]
+    Config(String),
+    /// A socket error (binding, reading the local address).
+    #[error("server I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Seeding was interrupted (its thread panicked or was cancelled).
+    #[error("seeding failed: {0}")]
+    Seed(String),
+}
+
+/// A seeded store with its configuration and metrics: everything a connection needs.
+#[derive(Debug)]
+pub struct App {
+    config: Config,
+    store: Store,
+    metrics: Metrics,
+    seed: SeedReport,
+}
+
+impl App {
+    /// Validates `config` and seeds the store (CPU-bound: seconds for 100K users; call it
+    /// outside an async context or through `spawn_blocking`, as [`run`] does).
+    pub fn new(config: Config) -> Result<App, ServerError> {
+        let fanout = store::FanoutCounters::default();
+        let (store, seed) = seed::build(&config, fanout.clone())?;
+        let metrics = Metrics::new(seed.home_entries, fanout);
+        tracing::info!(
+            timeline = %config.timeline,
+            shards = config.shards,
+            celebrity_threshold = config.celebrity_threshold,
+            "{seed}"
+        );
+        Ok(App {
+            config,
+            store,
+            metrics,
+            seed,
+        })
+    }
+
+    /// The configuration the app was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store (for callers that inspect or pre-load it).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The metrics registry of this app.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// What seeding built and how long it took.
+    pub fn seed_report(&self) -> &SeedReport {
+        &self.seed
+    }
+}
+
+/// Seeds a store from `config`, then serves it on `listener` until `shutdown` resolves, then
+/// drains in-flight requests and returns.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let app = tokio::task::spawn_blocking(move || App::new(config))
+        .await
+        .map_err(|e| ServerError::Seed(e.to_string()))??;
+    serve(listener, Arc::new(app), shutdown).await
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves: then stops accepting, lets in-flight
+/// requests finish (up to the configured drain timeout) and returns.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(app.config.header_read_timeout)
+        .max_buf_size(MAX_HEADER_BYTES.max(8192));
+    let limit = Arc::new(Semaphore::new(app.config.max_connections));
+    let graceful = GracefulShutdown::new();
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, "listening");
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = limit.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let svc_app = app.clone();
+        let service = service_fn(move |req| api::handle(svc_app.clone(), req));
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let conn_app = app.clone();
+        conn_app.metrics.connections.inc();
+        conn_app.metrics.connections_total.inc();
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            conn_app.metrics.connections.dec();
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: draining in-flight requests");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("drained"),
+        () = tokio::time::sleep(app.config.drain_timeout) => {
+            tracing::warn!(timeout = ?app.config.drain_timeout, "drain timed out; closing remaining connections");
+        }
+    }
+    Ok(())
+}

@@ -1,11 +1,151 @@
-//! `napkin serve` (not built yet).
+//! `napkin serve`: run the reference Twitter-like server (the `server` crate) until SIGINT or
+//! SIGTERM, then drain in-flight requests and exit 0. Prints `listening on http://ADDR` once
+//! seeded and ready, with the real port when `--addr` asks for port 0.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use server::{App, Config, Strategy};
+
+use crate::exit::RunFailed;
+
+/// Home timeline strategy (see docs/server.md).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TimelineArg {
+    /// Fan-out on write into bounded home timelines (newest 800).
+    Push,
+    /// Merge followees' recent tweets at read time.
+    Pull,
+    /// Push below --celebrity-threshold followers, pull at or above it.
+    Hybrid,
+}
+
+impl From<TimelineArg> for Strategy {
+    fn from(t: TimelineArg) -> Strategy {
+        match t {
+            TimelineArg::Push => Strategy::Push,
+            TimelineArg::Pull => Strategy::Pull,
+            TimelineArg::Hybrid => Strategy::Hybrid,
+        }
+    }
+}
 
 /// Arguments of `napkin serve`.
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port, printed at startup).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Home timeline strategy.
+    #[arg(long, value_enum, default_value = "push")]
+    pub timeline: TimelineArg,
+    /// Followers at which an author is pulled instead of pushed (hybrid).
+    #[arg(long, default_value_t = Config::default().celebrity_threshold)]
+    pub celebrity_threshold: u32,
+    /// Lock shards of the in-memory store.
+    #[arg(long, default_value_t = Config::default().shards)]
+    pub shards: usize,
+    /// Users to seed (ids 1..=N).
+    #[arg(long, default_value_t = Config::default().seed_users)]
+    pub seed_users: u32,
+    /// Followees per seeded user, chosen by Zipf popularity (id 1 most followed).
+    #[arg(long, default_value_t = Config::default().seed_follows)]
+    pub seed_follows: u32,
+    /// Tweets per seeded user.
+    #[arg(long, default_value_t = Config::default().seed_tweets)]
+    pub seed_tweets: u32,
+    /// Random seed of the generated graph.
+    #[arg(long, default_value_t = Config::default().seed)]
+    pub seed: u64,
+    /// Log filter: error, warn, info, debug, trace (or a tracing filter like `server=debug`).
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+    /// Largest request body in bytes (413 above).
+    #[arg(long, default_value_t = Config::default().max_body_bytes)]
+    pub max_body: usize,
+    /// Open connections at most (further clients wait in the listen backlog).
+    #[arg(long, default_value_t = Config::default().max_connections)]
+    pub max_connections: usize,
+}
 
-pub fn run(_args: ServeArgs, _out: &mut dyn Write) -> anyhow::Result<u8> {
-    anyhow::bail!("napkin serve is not built yet")
+impl ServeArgs {
+    fn config(&self) -> Config {
+        Config {
+            timeline: self.timeline.into(),
+            celebrity_threshold: self.celebrity_threshold,
+            shards: self.shards,
+            seed_users: self.seed_users,
+            seed_follows: self.seed_follows,
+            seed_tweets: self.seed_tweets,
+            seed: self.seed,
+            max_body_bytes: self.max_body,
+            max_connections: self.max_connections,
+            ..Config::default()
+        }
+    }
+}
+
+pub fn run(args: ServeArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level).with_context(|| {
+        format!(
+            "bad --log-level {:?}; use error, warn, info, debug or trace",
+            args.log_level
+        )
+    })?;
+    // A second init (tests running several commands in one process) keeps the first.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+    let config = args.config();
+    config.validate()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(args.addr))
+        .map_err(|e| {
+            RunFailed(format!(
+                "cannot listen on {}: {e}; pick another --addr (port 0 picks a free one)",
+                args.addr
+            ))
+        })?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let app = Arc::new(App::new(config)?);
+    writeln!(out, "listening on http://{addr}")?;
+    out.flush()?;
+    runtime
+        .block_on(server::serve(listener, app, shutdown_signal()))
+        .map_err(|e| RunFailed(e.to_string()))?;
+    Ok(crate::exit::OK)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -1,0 +1,375 @@
+//! The HTTP API of SPEC section 6: routing, parsing and validating requests at the edge, and
+//! JSON responses. Every failure is a JSON `{"error": "..."}` with a 4xx status that says what
+//! was wrong and how to fix it.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Page, StoreError, TweetView};
+use crate::App;
+
+/// Tweet text limit, in characters (Unicode scalar values), not bytes.
+pub const MAX_TWEET_CHARS: usize = 280;
+/// User name limit, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+/// Default and largest page size of timelines.
+pub const DEFAULT_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 200;
+
+pub(crate) type Resp = Response<Full<Bytes>>;
+
+/// A request refused at the edge or by the store.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+    allow: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            allow: None,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    fn into_response(self) -> Resp {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: &'a str,
+        }
+        let mut resp = json(
+            self.status,
+            &Body {
+                error: &self.message,
+            },
+        );
+        if let Some(allow) = self.allow {
+            resp.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        let status = match e {
+            StoreError::UnknownUser(_) | StoreError::UnknownTweet(_) => StatusCode::NOT_FOUND,
+            StoreError::SelfFollow => StatusCode::UNPROCESSABLE_ENTITY,
+            StoreError::Full => StatusCode::INSUFFICIENT_STORAGE,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+fn json<T: Serialize>(status: StatusCode, value: &T) -> Resp {
+    // Serializing our own plain structs cannot fail.
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn no_content() -> Resp {
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    resp
+}
+
+/// Decrements the in-flight gauge however the request ends (even if the client goes away).
+struct InFlight<'a>(&'a App);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.metrics.dec_in_flight();
+    }
+}
+
+/// The hyper service: answers one request and records it in the metrics.
+pub(crate) async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Infallible> {
+    let started = Instant::now();
+    app.metrics.inc_in_flight();
+    let _guard = InFlight(&app);
+    let (route, result) = dispatch(&app, req).await;
+    let resp = result.unwrap_or_else(ApiError::into_response);
+    app.metrics
+        .record(route, resp.status().as_u16(), started.elapsed());
+    Ok(resp)
+}
+
+/// Matches the path to a route template, then checks the method, then parses the ids.
+async fn dispatch(app: &App, req: Request<Incoming>) -> (&'static str, Result<Resp, ApiError>) {
+    let path = req.uri().path().to_owned();
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(&path).split('/').collect();
+    let method = req.method().clone();
+    let (route, allow): (&'static str, &'static str) = match segments.as_slice() {
+        ["users"] => ("/users", "POST"),
+        ["users", _, "follows", _] => ("/users/{id}/follows/{target}", "PUT, DELETE"),
+        ["users", _, "timeline"] => ("/users/{id}/timeline", "GET"),
+        ["users", _, "tweets"] => ("/users/{id}/tweets", "GET"),
+        ["tweets"] => ("/tweets", "POST"),
+        ["tweets", _] => ("/tweets/{id}", "GET"),
+        ["tweets", _, "likes", _] => ("/tweets/{id}/likes/{user_id}", "PUT"),
+        ["healthz"] => ("/healthz", "GET"),
+        ["metrics"] => ("/metrics", "GET"),
+        _ => {
+            let msg = format!("no route for {path}; see the API in docs/server.md");
+            return ("unmatched", Err(ApiError::new(StatusCode::NOT_FOUND, msg)));
+        }
+    };
+    if !allow.split(", ").any(|m| m == method.as_str()) {
+        let msg = format!("method {method} is not allowed on {route}; use {allow}");
+        let mut err = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, msg);
+        err.allow = Some(allow);
+        return (route, Err(err));
+    }
+    let result = match (segments.as_slice(), &method) {
+        (["users"], _) => create_user(app, req).await,
+        (["users", id, "follows", target], m) => follow(app, id, target, m == Method::PUT),
+        (["users", id, "timeline"], _) => timeline(app, id, req.uri().query(), true),
+        (["users", id, "tweets"], _) => timeline(app, id, req.uri().query(), false),
+        (["tweets"], _) => post_tweet(app, req).await,
+        (["tweets", id], _) => parse_id(id, "tweet id")
+            .and_then(|id| Ok(app.store.get_tweet(id)?))
+            .map(|t| json(StatusCode::OK, &TweetJson::from(&t))),
+        (["tweets", id, "likes", user], _) => like(app, id, user),
+        (["healthz"], _) => Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
+        _ => Ok(metrics(app)),
+    };
+    (route, result)
+}
+
+/// Parses a path id: a positive decimal u64.
+fn parse_id(raw: &str, what: &str) -> Result<u64, ApiError> {
+    let ok = !raw.is_empty() && raw.len() <= 20 && raw.bytes().all(|b| b.is_ascii_digit());
+    match raw.parse::<u64>() {
+        Ok(id) if ok && id > 0 => Ok(id),
+        _ => Err(ApiError::bad_request(format!(
+            "bad {what} {raw:?} in the path; use a positive integer such as 1"
+        ))),
+    }
+}
+
+/// Reads a body of at most `max_body_bytes`, refusing larger ones with 413.
+async fn read_body(app: &App, req: Request<Incoming>) -> Result<Bytes, ApiError> {
+    let max = app.config.max_body_bytes;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is over the limit of {max} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(req.into_body(), max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "could not read the request body: {e}"
+        ))),
+    }
+}
+
+/// Parses a JSON body: 400 when it is not JSON, 422 when a field is missing or mistyped.
+fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8], example: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            ApiError::invalid(format!("invalid body: {e}; expected {example}"))
+        } else {
+            ApiError::bad_request(format!("malformed JSON body: {e}; expected {example}"))
+        }
+    })
+}
+
+async fn create_user(app: &App, req: Request<Incoming>) -> Result<Resp, ApiError> {
+    #[derive(Deserialize)]
+    struct NewUser {
+        name: String,
+    }
+    let body = read_body(app, req).await?;
+    let new: NewUser = parse_json(&body, r#"{"name": "alice"}"#)?;
+    let chars = new.name.chars().count();
+    if new.name.trim().is_empty() || chars > MAX_NAME_CHARS {
+        return Err(ApiError::invalid(format!(
+            "name has {chars} characters; use 1 to {MAX_NAME_CHARS} non-blank characters"
+        )));
+    }
+    let id = app.store.create_user(&new.name)?;
+    Ok(json(StatusCode::CREATED, &serde_json::json!({ "id": id })))
+}
+
+fn follow(app: &App, id: &str, target: &str, add: bool) -> Result<Resp, ApiError> {
+    let (id, target) = (
+        parse_id(id, "user id")?,
+        parse_id(target, "target user id")?,
+    );
+    if add {
+        app.store.follow(id, target)?;
+    } else {
+        app.store.unfollow(id, target)?;
+    }
+    Ok(no_content())
+}
+
+async fn post_tweet(app: &App, req: Request<Incoming>) -> Result<Resp, ApiError> {
+    #[derive(Deserialize)]
+    struct NewTweet {
+        user_id: u64,
+        text: String,
+    }
+    #[derive(Serialize)]
+    struct Created {
+        id: u64,
+        user_id: u64,
+        created_at: String,
+    }
+    let body = read_body(app, req).await?;
+    let new: NewTweet = parse_json(&body, r#"{"user_id": 1, "text": "hello"}"#)?;
+    let chars = new.text.chars().count();
+    if new.text.trim().is_empty() || chars > MAX_TWEET_CHARS {
+        return Err(ApiError::invalid(format!(
+            "text has {chars} characters; use 1 to {MAX_TWEET_CHARS} characters, not all blank"
+        )));
+    }
+    let t = app.store.post_tweet(new.user_id, &new.text)?;
+    let created = Created {
+        id: t.id,
+        user_id: t.user_id,
+        created_at: rfc3339(t.created_ms),
+    };
+    Ok(json(StatusCode::CREATED, &created))
+}
+
+fn like(app: &App, tweet: &str, user: &str) -> Result<Resp, ApiError> {
+    let (tweet, user) = (parse_id(tweet, "tweet id")?, parse_id(user, "user id")?);
+    app.store.like(tweet, user)?;
+    Ok(no_content())
+}
+
+/// Timeline query: `limit` (1..=MAX_LIMIT, default 20) and `before` (a tweet id).
+fn parse_query(query: Option<&str>) -> Result<(usize, Option<u64>), ApiError> {
+    let (mut limit, mut before) = (DEFAULT_LIMIT, None);
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let digits =
+            !value.is_empty() && value.len() <= 20 && value.bytes().all(|b| b.is_ascii_digit());
+        match key {
+            "limit" => {
+                limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&l| digits && (1..=MAX_LIMIT).contains(&l))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "bad limit {value:?}; use an integer from 1 to {MAX_LIMIT}"
+                        ))
+                    })?;
+            }
+            "before" => {
+                let id = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|_| digits)
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "bad before {value:?}; use a tweet id, as given in `next`"
+                        ))
+                    })?;
+                before = Some(id);
+            }
+            _ => {}
+        }
+    }
+    Ok((limit, before))
+}
+
+fn timeline(app: &App, id: &str, query: Option<&str>, home: bool) -> Result<Resp, ApiError> {
+    let id = parse_id(id, "user id")?;
+    let (limit, before) = parse_query(query)?;
+    let page = if home {
+        let page = app.store.home_timeline(id, before, limit)?;
+        app.metrics.record_authors(page.authors_merged);
+        page
+    } else {
+        app.store.user_timeline(id, before, limit)?
+    };
+    Ok(json(StatusCode::OK, &PageJson::from(&page)))
+}
+
+fn metrics(app: &App) -> Resp {
+    let text = app.metrics.render(&app.store);
+    let mut resp = Response::new(Full::new(Bytes::from(text)));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    resp
+}
+
+/// RFC 3339 UTC time with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
+pub(crate) fn rfc3339(ms: u64) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+#[derive(Serialize)]
+struct TweetJson<'a> {
+    id: u64,
+    user_id: u64,
+    text: &'a str,
+    created_at: String,
+    likes: u64,
+}
+
+impl<'a> From<&'a TweetView> for TweetJson<'a> {
+    fn from(t: &'a TweetView) -> Self {
+        TweetJson {
+            id: t.id,
+            user_id: t.user_id,
+            text: &t.text,
+            created_at: rfc3339(t.created_ms),
+            likes: t.likes,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PageJson<'a> {
+    tweets: Vec<TweetJson<'a>>,
+    next: Option<u64>,
+}
+
+impl<'a> From<&'a Page> for PageJson<'a> {
+    fn from(p: &'a Page) -> Self {
+        PageJson {
+            tweets: p.tweets.iter().map(TweetJson::from).collect(),
+            next: p.next,
+        }
+    }
+}
