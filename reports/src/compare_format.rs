@@ -90,7 +90,7 @@ fn footer(c: &Comparison) -> String {
         "FAIL: regression beyond tolerance"
     };
     format!(
-        "tolerance: {:.1}% relative; latency changes under {} and error-rate changes under {} never fail\nverdict: {verdict}\n",
+        "tolerance: {:.1}% relative; latency changes of at most {} and error-rate changes of at most {} never fail\nverdict: {verdict}\n",
         t.max_regression * 100.0,
         fmt_us(t.min_delta_us),
         fmt_pct(t.min_error_delta)

@@ -1,0 +1,196 @@
+//! Compare verdicts on constructed runs: relative tolerance, absolute floors, error rate,
+//! throughput, missing and new scopes.
+
+use reports::compare::{compare, Tolerance, Verdict};
+use reports::fixture::{build_run, status_errors, tail_histogram, ActionSpec};
+use reports::run::{ErrorCounts, RunResult};
+
+/// A one-action run: `n` requests spread from `base_us`, `errors` 500s, over `secs` seconds.
+fn run(n: u64, base_us: u64, errors: u64, secs: u64) -> RunResult {
+    build_run(
+        "twitter",
+        secs,
+        &[ActionSpec {
+            name: "view_timeline".into(),
+            latency: tail_histogram(n, base_us),
+            errors: if errors == 0 {
+                ErrorCounts::default()
+            } else {
+                status_errors("500", errors)
+            },
+        }],
+    )
+}
+
+fn verdict_of(c: &reports::compare::Comparison, scope: &str, metric: &str) -> Verdict {
+    let s = c.scopes.iter().find(|s| s.scope == scope).unwrap();
+    s.metrics
+        .iter()
+        .find(|m| m.metric == metric)
+        .unwrap()
+        .verdict
+}
+
+#[test]
+fn identical_runs_pass() {
+    let c = compare(
+        &run(2000, 1000, 0, 10),
+        &run(2000, 1000, 0, 10),
+        Tolerance::default(),
+    )
+    .unwrap();
+    assert!(c.pass);
+    assert!(c.scopes.iter().all(|s| s.verdict == Verdict::Ok));
+    assert_eq!(c.scopes.len(), 2);
+}
+
+#[test]
+fn latency_growth_beyond_both_tolerances_regresses() {
+    // Every value 50% higher: p50 4ms -> 6ms, p99 174ms -> 261ms.
+    let c = compare(
+        &run(2000, 2000, 0, 10),
+        &run(2000, 3000, 0, 10),
+        Tolerance::default(),
+    )
+    .unwrap();
+    assert!(!c.pass);
+    assert_eq!(verdict_of(&c, "all", "p99"), Verdict::Regressed);
+    assert_eq!(verdict_of(&c, "view_timeline", "p50"), Verdict::Regressed);
+    assert_eq!(c.scopes[0].verdict, Verdict::Regressed);
+    // And the other way round it is an improvement, which passes.
+    let c = compare(
+        &run(2000, 3000, 0, 10),
+        &run(2000, 2000, 0, 10),
+        Tolerance::default(),
+    )
+    .unwrap();
+    assert!(c.pass);
+    assert_eq!(verdict_of(&c, "all", "p99"), Verdict::Improved);
+}
+
+#[test]
+fn tiny_absolute_changes_are_under_the_floor() {
+    // 40us -> 50us at p50 is +25% but only 10us: passes with the default 1ms floor ...
+    let (base, new) = (run(2000, 20, 0, 10), run(2000, 25, 0, 10));
+    let c = compare(&base, &new, Tolerance::default()).unwrap();
+    let p50 = &c.scopes[0].metrics[0];
+    assert!(p50.change.unwrap() > 0.2, "{p50:?}");
+    assert_eq!(p50.verdict, Verdict::Ok);
+    // ... and fails with the floor off.
+    let strict = Tolerance {
+        min_delta_us: 0.0,
+        ..Tolerance::default()
+    };
+    let c = compare(&base, &new, strict).unwrap();
+    assert_eq!(verdict_of(&c, "all", "p50"), Verdict::Regressed);
+    assert!(!c.pass);
+}
+
+#[test]
+fn growth_within_relative_tolerance_passes() {
+    // +5% everywhere, far above the 1ms floor at the tail, within 10%.
+    let c = compare(
+        &run(2000, 20_000, 0, 10),
+        &run(2000, 21_000, 0, 10),
+        Tolerance::default(),
+    )
+    .unwrap();
+    assert!(c.pass, "{c:#?}");
+    let tight = Tolerance {
+        max_regression: 0.02,
+        ..Tolerance::default()
+    };
+    assert!(
+        !compare(&run(2000, 20_000, 0, 10), &run(2000, 21_000, 0, 10), tight)
+            .unwrap()
+            .pass
+    );
+}
+
+#[test]
+fn error_rate_regression() {
+    // 0.1% -> 0.5%: beyond 10% relative and the 0.1pp floor.
+    let c = compare(
+        &run(2000, 1000, 2, 10),
+        &run(2000, 1000, 10, 10),
+        Tolerance::default(),
+    )
+    .unwrap();
+    assert_eq!(verdict_of(&c, "all", "error_rate"), Verdict::Regressed);
+    assert!(!c.pass);
+    // 0 -> 0.05%: infinite relative growth but under the floor.
+    let c = compare(
+        &run(2000, 1000, 0, 10),
+        &run(2000, 1000, 1, 10),
+        Tolerance::default(),
+    )
+    .unwrap();
+    assert_eq!(verdict_of(&c, "all", "error_rate"), Verdict::Ok);
+    assert!(c.scopes[0].metrics[4].change.is_none());
+}
+
+#[test]
+fn throughput_drop_regresses() {
+    // Same requests over 12 s instead of 10 s: -16.7%.
+    let c = compare(
+        &run(2000, 1000, 0, 10),
+        &run(2000, 1000, 0, 12),
+        Tolerance::default(),
+    )
+    .unwrap();
+    assert_eq!(verdict_of(&c, "all", "rps"), Verdict::Regressed);
+    assert!(!c.pass);
+    let c = compare(
+        &run(2000, 1000, 0, 10),
+        &run(2000, 1000, 0, 9),
+        Tolerance::default(),
+    )
+    .unwrap();
+    assert_eq!(verdict_of(&c, "all", "rps"), Verdict::Improved);
+    assert!(c.pass);
+}
+
+#[test]
+fn missing_scope_fails_new_scope_does_not() {
+    let base = reports::fixture::sample_run();
+    let mut new = base.clone();
+    let moved = new.actions.remove("post_tweet").unwrap();
+    new.actions.insert("like_tweet".into(), moved);
+    let c = compare(&base, &new, Tolerance::default()).unwrap();
+    let v = |s: &str| c.scopes.iter().find(|x| x.scope == s).unwrap().verdict;
+    assert_eq!(v("post_tweet"), Verdict::Missing);
+    assert_eq!(v("like_tweet"), Verdict::New);
+    assert!(!c.pass);
+}
+
+#[test]
+fn table_snapshot() {
+    let c = compare(
+        &run(2000, 2000, 2, 10),
+        &run(2000, 3000, 10, 12),
+        Tolerance::default(),
+    )
+    .unwrap();
+    let text = reports::compare_format::render_comparison(
+        &c,
+        reports::compare_format::CompareFormat::Table,
+    )
+    .unwrap();
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn markdown_snapshot() {
+    let c = compare(
+        &run(2000, 2000, 2, 10),
+        &run(2000, 2100, 2, 10),
+        Tolerance::default(),
+    )
+    .unwrap();
+    let text = reports::compare_format::render_comparison(
+        &c,
+        reports::compare_format::CompareFormat::Markdown,
+    )
+    .unwrap();
+    insta::assert_snapshot!(text);
+}

@@ -1,0 +1,124 @@
+//! Merge semantics on constructed runs: self-merge doubles counts and keeps percentiles,
+//! disjoint runs add exactly, timelines align by wall-clock second, scenarios must match.
+
+use std::path::PathBuf;
+
+use reports::fixture::{build_run, sample_run, tail_histogram, ActionSpec};
+use reports::histogram::decode;
+use reports::merge::{merge, Input};
+use reports::run::ErrorCounts;
+
+fn input(name: &str, run: reports::RunResult) -> Input {
+    Input {
+        path: PathBuf::from(name),
+        run,
+    }
+}
+
+#[test]
+fn merging_a_run_with_itself_doubles_counts_and_keeps_percentiles() {
+    let run = sample_run();
+    let m = merge(
+        &[input("a.json", run.clone()), input("b.json", run.clone())],
+        false,
+    )
+    .unwrap();
+    assert_eq!(m.requests, 2 * run.requests);
+    assert_eq!(m.all.requests, 2 * run.all.requests);
+    assert_eq!(m.errors.total, 2 * run.errors.total);
+    assert_eq!(m.errors.status["503"], 2 * run.errors.status["503"]);
+    assert_eq!(m.errors.timeout, 2 * run.errors.timeout);
+    assert_eq!(m.duration_s, run.duration_s);
+    assert_eq!(m.achieved_rps, 2.0 * run.achieved_rps);
+    assert_eq!(m.target_rps, run.target_rps.map(|t| 2.0 * t));
+    for (name, scope) in &run.actions {
+        let ms = &m.actions[name];
+        assert_eq!(ms.requests, 2 * scope.requests);
+        assert_eq!(ms.errors, 2 * scope.errors);
+        assert_eq!(ms.latency_us.p50, scope.latency_us.p50);
+        assert_eq!(ms.latency_us.p99, scope.latency_us.p99);
+        assert_eq!(ms.latency_us.p999, scope.latency_us.p999);
+        assert_eq!(ms.latency_us.max, scope.latency_us.max);
+        assert_eq!(decode(&ms.histogram).unwrap().len(), 2 * scope.requests);
+        assert_eq!(
+            decode(&ms.service_histogram).unwrap().len(),
+            2 * scope.requests
+        );
+    }
+    assert_eq!(m.timeline.len(), run.timeline.len());
+    for (a, b) in m.timeline.iter().zip(&run.timeline) {
+        assert_eq!(
+            (a.t_s, a.requests, a.errors, a.p99_us),
+            (b.t_s, 2 * b.requests, 2 * b.errors, b.p99_us)
+        );
+    }
+    // SLOs re-evaluated: same verdicts (rates and percentiles unchanged).
+    assert_eq!(m.slo.checks.len(), 3);
+    assert_eq!(m.slo.pass, run.slo.pass);
+    assert_eq!(
+        m.slo.checks.iter().map(|c| c.pass).collect::<Vec<_>>(),
+        run.slo.checks.iter().map(|c| c.pass).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn merge_is_exact_for_different_runs() {
+    let one = |base, n| ActionSpec {
+        name: "post_tweet".into(),
+        latency: tail_histogram(n, base),
+        errors: ErrorCounts::default(),
+    };
+    let a = build_run("twitter", 10, &[one(500, 1000)]);
+    let b = build_run("twitter", 10, &[one(5000, 3000)]);
+    let m = merge(&[input("a", a), input("b", b)], false).unwrap();
+    let mut expected = tail_histogram(1000, 500);
+    expected.add(tail_histogram(3000, 5000)).unwrap();
+    let got = decode(&m.actions["post_tweet"].histogram).unwrap();
+    assert_eq!(got, expected);
+    assert_eq!(
+        m.actions["post_tweet"].latency_us,
+        reports::histogram::stats(&expected)
+    );
+    assert_eq!(m.all.latency_us.p99, expected.value_at_quantile(0.99));
+}
+
+#[test]
+fn timelines_align_by_wall_clock_second() {
+    let a = sample_run();
+    let mut b = sample_run();
+    b.started_at = "2026-01-02T03:04:08Z".into(); // 3 s later, also 10 s long
+    let m = merge(&[input("a", a.clone()), input("b", b)], false).unwrap();
+    assert_eq!(m.started_at, "2026-01-02T03:04:05.000Z");
+    assert_eq!(m.duration_s, 13.0);
+    assert_eq!(m.timeline.len(), 13);
+    let per = a.timeline[0].requests;
+    assert_eq!(m.timeline[2].requests, per); // second 3: only a
+    assert_eq!(m.timeline[3].requests, 2 * per); // second 4: a and b's first second
+    assert_eq!(m.timeline[12].requests, per); // second 13: only b
+    assert_eq!(m.achieved_rps, m.requests as f64 / 13.0);
+}
+
+#[test]
+fn different_scenarios_need_force() {
+    let a = sample_run();
+    let mut b = sample_run();
+    b.scenario = "chat".into();
+    let err = merge(
+        &[input("a.json", a.clone()), input("b.json", b.clone())],
+        false,
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("b.json") && msg.contains("chat") && msg.contains("--force"),
+        "{msg}"
+    );
+    let m = merge(&[input("a.json", a), input("b.json", b)], true).unwrap();
+    assert_eq!(m.scenario, "twitter, chat");
+}
+
+#[test]
+fn merging_nothing_is_an_error() {
+    let err = merge(&[], false).unwrap_err();
+    assert!(err.to_string().contains("nothing to merge"));
+}
