@@ -135,13 +135,13 @@ pub fn estimate(s: &Scenario) -> Estimate {
             }
         })
         .collect();
-    let sum = |f: fn(&ActionEstimate) -> f64| actions.iter().map(f).sum::<f64>();
+    let sum = |f: fn(&ActionEstimate) -> f64| actions.iter().map(f).fold(0.0, |x, y| x + y);
     let of_kind = |k: ActionKind| {
         actions
             .iter()
             .filter(|a| a.kind == k)
             .map(|a| a.avg_rps)
-            .sum::<f64>()
+            .fold(0.0, |x, y| x + y)
     };
     let ingress = sum(|a| a.ingress_bytes_per_sec);
     let egress = sum(|a| a.egress_bytes_per_sec);
@@ -152,8 +152,11 @@ pub fn estimate(s: &Scenario) -> Estimate {
         .iter()
         .filter(|a| a.kind == ActionKind::Read)
         .map(|a| a.egress_bytes_per_sec * DAY_S)
-        .sum::<f64>();
-    let cache = s.cache.hot_fraction.map_or(0.0, |h| h * read_egress_per_day)
+        .fold(0.0, |x, y| x + y);
+    let cache = s
+        .cache
+        .hot_fraction
+        .map_or(0.0, |h| h * read_egress_per_day)
         + s.cache
             .recent
             .map_or(0.0, |r| stored * r.as_secs_f64() / DAY_S);

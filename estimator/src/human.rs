@@ -30,12 +30,20 @@ fn scaled(x: f64, max_prefix: usize) -> (String, usize) {
         let s = format!("{v:.digits$}");
         return (format!("{sign}{}", trim(&s)), p);
     }
-    let mut r = if v < 10.0 { (v * 10.0).round() / 10.0 } else { v.round() };
+    let mut r = if v < 10.0 {
+        (v * 10.0).round() / 10.0
+    } else {
+        v.round()
+    };
     if r >= 1000.0 && p < max_prefix {
         r /= 1000.0;
         p += 1;
     }
-    let s = if r < 10.0 { format!("{r:.1}") } else { format!("{r:.0}") };
+    let s = if r < 10.0 {
+        format!("{r:.1}")
+    } else {
+        format!("{r:.0}")
+    };
     (format!("{sign}{}", trim(&s)), p)
 }
 

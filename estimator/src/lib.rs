@@ -42,7 +42,11 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
 }
 
 /// Parses and validates scenario text; `origin` names it in errors (usually the file path).
-pub fn parse_str(text: &str, origin: &str, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+pub fn parse_str(
+    text: &str,
+    origin: &str,
+    overrides: &[Override],
+) -> Result<Scenario, ScenarioError> {
     let mut root = parse_yaml(text, origin)?;
     let mut set = Vec::with_capacity(overrides.len());
     for o in overrides {

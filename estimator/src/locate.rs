@@ -247,7 +247,14 @@ mod tests {
 
     #[test]
     fn broken_text_does_not_panic() {
-        for t in ["", "a: [", ": :", "- *nope", "a: &x 1\nb: *x\n", "---\n...\n---\n"] {
+        for t in [
+            "",
+            "a: [",
+            ": :",
+            "- *nope",
+            "a: &x 1\nb: *x\n",
+            "---\n...\n---\n",
+        ] {
             let loc = Locator::new(t);
             let _ = loc.find("a.b[0]", false);
         }

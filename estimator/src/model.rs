@@ -121,7 +121,7 @@ impl Payload {
         self.components
             .iter()
             .map(|c| c.bytes as f64 * c.count * c.fraction)
-            .sum()
+            .fold(0.0, |a, b| a + b) // not `sum()`: an empty f64 sum is -0.0
     }
 }
 

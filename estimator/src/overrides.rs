@@ -24,7 +24,9 @@ impl Override {
     pub fn parse(text: &str) -> Result<Override, ScenarioError> {
         let err = |msg: &str| ScenarioError::set_flag(text, None, msg);
         let Some((key, raw)) = text.split_once('=') else {
-            return Err(err("expected KEY=VALUE, e.g. --set users.daily_active=400M"));
+            return Err(err(
+                "expected KEY=VALUE, e.g. --set users.daily_active=400M",
+            ));
         };
         let key = key.trim();
         let raw = raw.trim();
@@ -32,7 +34,9 @@ impl Override {
             err("the key is not a field path; write dotted keys like storage.retention, actions.post_tweet.per_day or actions[0].per_day")
         })?;
         if raw.is_empty() {
-            return Err(err("the value is empty; write a value after `=`, e.g. users.daily_active=400M"));
+            return Err(err(
+                "the value is empty; write a value after `=`, e.g. users.daily_active=400M",
+            ));
         }
         let value = match serde_yaml::from_str::<Value>(raw) {
             Ok(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => v,
@@ -70,7 +74,8 @@ impl Override {
                     if !map.contains_key(&key) {
                         map.insert(key.clone(), Value::Null);
                     }
-                    map.get_mut(&key).ok_or_else(|| fail(format!("cannot set `{k}`")))?
+                    map.get_mut(&key)
+                        .ok_or_else(|| fail(format!("cannot set `{k}`")))?
                 }
                 (Value::Sequence(items), Seg::Key(name)) => {
                     let found = items.iter().position(|it| {
@@ -93,11 +98,15 @@ impl Override {
                     let len = items.len();
                     canon = index(&canon, *n);
                     items.get_mut(*n).ok_or_else(|| {
-                        fail(format!("index {n} is out of range; the list has {len} entries"))
+                        fail(format!(
+                            "index {n} is out of range; the list has {len} entries"
+                        ))
                     })?
                 }
                 (_, Seg::Index(n)) => {
-                    return Err(fail(format!("there is no list here to take entry [{n}] of")))
+                    return Err(fail(format!(
+                        "there is no list here to take entry [{n}] of"
+                    )))
                 }
                 (other, Seg::Key(k)) => {
                     return Err(fail(format!(
@@ -135,7 +144,10 @@ mod tests {
         let o = Override::parse("users.daily_active=400M").unwrap();
         assert_eq!(o.key, "users.daily_active");
         assert_eq!(o.value, Value::String("400M".into()));
-        assert_eq!(Override::parse("peak_factor=3").unwrap().value, Value::from(3));
+        assert_eq!(
+            Override::parse("peak_factor=3").unwrap().value,
+            Value::from(3)
+        );
         let o = Override::parse("actions[0].request.path=/u/{{user}}").unwrap();
         assert_eq!(o.value, Value::String("/u/{{user}}".into()));
     }
@@ -151,31 +163,55 @@ mod tests {
     #[test]
     fn applies_by_key_name_and_index() {
         let mut v = doc();
-        let p = Override::parse("users.daily_active=400M").unwrap().apply(&mut v).unwrap();
+        let p = Override::parse("users.daily_active=400M")
+            .unwrap()
+            .apply(&mut v)
+            .unwrap();
         assert_eq!(p, "users.daily_active");
         assert_eq!(v["users"]["daily_active"], Value::String("400M".into()));
-        let p = Override::parse("actions.b.per_day=5").unwrap().apply(&mut v).unwrap();
+        let p = Override::parse("actions.b.per_day=5")
+            .unwrap()
+            .apply(&mut v)
+            .unwrap();
         assert_eq!(p, "actions[1].per_day");
         assert_eq!(v["actions"][1]["per_day"], Value::from(5));
-        let p = Override::parse("actions[0].per_day=7").unwrap().apply(&mut v).unwrap();
+        let p = Override::parse("actions[0].per_day=7")
+            .unwrap()
+            .apply(&mut v)
+            .unwrap();
         assert_eq!(p, "actions[0].per_day");
         // An empty block and a missing block are both created.
-        Override::parse("cache.hot_fraction=0.2").unwrap().apply(&mut v).unwrap();
-        Override::parse("storage.retention=5y").unwrap().apply(&mut v).unwrap();
+        Override::parse("cache.hot_fraction=0.2")
+            .unwrap()
+            .apply(&mut v)
+            .unwrap();
+        Override::parse("storage.retention=5y")
+            .unwrap()
+            .apply(&mut v)
+            .unwrap();
         assert_eq!(v["storage"]["retention"], Value::String("5y".into()));
     }
 
     #[test]
     fn apply_errors_name_the_flag() {
         let mut v = doc();
-        let e = Override::parse("actions.zzz.per_day=1").unwrap().apply(&mut v).unwrap_err();
+        let e = Override::parse("actions.zzz.per_day=1")
+            .unwrap()
+            .apply(&mut v)
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "--set actions.zzz.per_day=1: actions: no entry named `zzz`; use one of: a, b"
         );
-        let e = Override::parse("actions[9].per_day=1").unwrap().apply(&mut v).unwrap_err();
+        let e = Override::parse("actions[9].per_day=1")
+            .unwrap()
+            .apply(&mut v)
+            .unwrap_err();
         assert!(e.to_string().contains("out of range"), "{e}");
-        let e = Override::parse("users.daily_active.x=1").unwrap().apply(&mut v).unwrap_err();
+        let e = Override::parse("users.daily_active.x=1")
+            .unwrap()
+            .apply(&mut v)
+            .unwrap_err();
         assert!(e.to_string().contains("not a block"), "{e}");
     }
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 /// Seconds in a day (SPEC: a day is 86,400 s).
 pub const DAY_S: f64 = 86_400.0;
 
-const COUNT_HINT: &str = "write a plain number or use K, M, B, G or T (1e3, 1e6, 1e9, 1e9, 1e12), e.g. 200M";
+const COUNT_HINT: &str =
+    "write a plain number or use K, M, B, G or T (1e3, 1e6, 1e9, 1e9, 1e12), e.g. 200M";
 const SIZE_HINT: &str = "write bytes as a plain number or use B, KB, MB, GB, TB, PB (x1000) or KiB, MiB, GiB, TiB, PiB (x1024), e.g. 200KB";
 const DURATION_HINT: &str =
     "write a number with a unit: ms, s, min, h, d, w, mo (30 d) or y (365 d), e.g. 5y";
@@ -112,7 +113,9 @@ pub fn count(text: &str) -> Result<f64, String> {
             "`{text}` is a percentage but a count is expected here; {COUNT_HINT}"
         ));
     }
-    Err(format!("`{text}`: unknown unit `{unit}` for a count; {COUNT_HINT}"))
+    Err(format!(
+        "`{text}`: unknown unit `{unit}` for a count; {COUNT_HINT}"
+    ))
 }
 
 /// A byte size: `200KB`, `1.5GiB`, `100B`, `310` (bytes). Rounded to the nearest byte.
@@ -135,7 +138,9 @@ pub fn size(text: &str) -> Result<u64, String> {
             "`{text}` is a duration but a size is expected here; {SIZE_HINT}"
         ));
     } else {
-        return Err(format!("`{text}`: unknown unit `{unit}` for a size; {SIZE_HINT}"));
+        return Err(format!(
+            "`{text}`: unknown unit `{unit}` for a size; {SIZE_HINT}"
+        ));
     };
     let bytes = (number(num, text, SIZE_HINT)? * mult).round();
     if bytes >= u64::MAX as f64 {
@@ -182,9 +187,7 @@ pub fn check_fraction(x: f64, text: &str) -> Result<f64, String> {
     if (0.0..=1.0).contains(&x) {
         Ok(x)
     } else {
-        Err(format!(
-            "`{text}` is outside [0, 1]; {FRACTION_HINT}"
-        ))
+        Err(format!("`{text}` is outside [0, 1]; {FRACTION_HINT}"))
     }
 }
 

@@ -138,17 +138,14 @@ pub(crate) fn check_identifier(name: &str, path: &str, what: &str) -> Result<(),
     } else {
         Err(Problem::new(
             path,
-            format!("`{name}` is not a valid {what}; use letters, digits, _ and -, e.g. post_tweet"),
+            format!(
+                "`{name}` is not a valid {what}; use letters, digits, _ and -, e.g. post_tweet"
+            ),
         ))
     }
 }
 
-fn action(
-    raw: RawAction,
-    path: &str,
-    dau: Option<f64>,
-    place: &Placer,
-) -> Result<Action, Problem> {
+fn action(raw: RawAction, path: &str, dau: Option<f64>, place: &Placer) -> Result<Action, Problem> {
     let name_path = join(path, "name");
     check_identifier(&raw.name, &name_path, "action name")?;
     if raw.name == "all" {
@@ -233,7 +230,10 @@ fn rate(raw: &RawAction, path: &str, dau: Option<f64>) -> Result<Rate, Problem> 
         return Ok(Rate::PerMonth(values::count(v, &join(path, "per_month"))?));
     }
     if let Some(v) = &raw.per_second {
-        return Ok(Rate::PerSecond(values::count(v, &join(path, "per_second"))?));
+        return Ok(Rate::PerSecond(values::count(
+            v,
+            &join(path, "per_second"),
+        )?));
     }
     let Some(rel) = raw.relative.as_ref() else {
         return Err(Problem::new(path, "no rate given"));
@@ -265,7 +265,11 @@ fn payload(v: Option<Value>, path: &str, field: &str) -> Result<Payload, Problem
     };
     let mut components = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let p = if listed { index(path, i) } else { path.to_string() };
+        let p = if listed {
+            index(path, i)
+        } else {
+            path.to_string()
+        };
         components.push(component(item, &p, field, i)?);
     }
     Ok(Payload { components })

@@ -41,7 +41,11 @@ const SLO_METRICS: [(&str, SloMetric); 8] = [
 ];
 
 /// Validates `load:`. `actions` is the list of action names SLO scopes may use (`None`: any).
-pub(crate) fn load(mut raw: RawLoad, path: &str, actions: Option<&[&str]>) -> Result<LoadSpec, Problem> {
+pub(crate) fn load(
+    mut raw: RawLoad,
+    path: &str,
+    actions: Option<&[&str]>,
+) -> Result<LoadSpec, Problem> {
     let mut l = LoadSpec::default();
     if let Some(t) = &raw.target {
         l.target = Some(target(t, &join(path, "target"))?);
@@ -89,7 +93,8 @@ pub(crate) fn load(mut raw: RawLoad, path: &str, actions: Option<&[&str]>) -> Re
         ));
     }
     if let Some(v) = &raw.connections {
-        l.connections = values::whole(v, &join(path, "connections"), 1)?.min(u32::MAX as u64) as u32;
+        l.connections =
+            values::whole(v, &join(path, "connections"), 1)?.min(u32::MAX as u64) as u32;
     }
     if let Some(v) = &raw.timeout {
         l.timeout = values::positive_duration(v, &join(path, "timeout"))?;
@@ -123,11 +128,16 @@ fn model(raw: &RawLoad, path: &str) -> Result<Option<LoadModel>, Problem> {
     if let [a, b, ..] = given.as_slice() {
         return Err(Problem::new(
             join(path, a),
-            format!("two load models given ({a} and {b}); keep at most one of rate, scale, concurrency"),
+            format!(
+                "two load models given ({a} and {b}); keep at most one of rate, scale, concurrency"
+            ),
         ));
     }
     if let Some(v) = &raw.rate {
-        return Ok(Some(LoadModel::Rate(values::positive_count(v, &join(path, "rate"))?)));
+        return Ok(Some(LoadModel::Rate(values::positive_count(
+            v,
+            &join(path, "rate"),
+        )?)));
     }
     if let Some(v) = &raw.scale {
         let p = join(path, "scale");
@@ -228,7 +238,10 @@ pub(crate) fn slo(raw: Mapping, path: &str, actions: Option<&[&str]>) -> Result<
         let Value::Mapping(limits) = v else {
             return Err(Problem::new(
                 p,
-                format!("expected thresholds like {{p99: 50ms, error_rate: 0.1%}}, found {}", values::describe(&v)),
+                format!(
+                    "expected thresholds like {{p99: 50ms, error_rate: 0.1%}}, found {}",
+                    values::describe(&v)
+                ),
             ));
         };
         let mut thresholds = Vec::with_capacity(limits.len());
@@ -239,7 +252,10 @@ pub(crate) fn slo(raw: Mapping, path: &str, actions: Option<&[&str]>) -> Result<
                 let names: Vec<&str> = SLO_METRICS.iter().map(|(n, _)| *n).collect();
                 return Err(Problem {
                     path: mp,
-                    message: format!("`{metric_name}` is not a metric; use one of: {}", names.join(", ")),
+                    message: format!(
+                        "`{metric_name}` is not a metric; use one of: {}",
+                        names.join(", ")
+                    ),
                     at_key: true,
                 });
             };
@@ -248,7 +264,10 @@ pub(crate) fn slo(raw: Mapping, path: &str, actions: Option<&[&str]>) -> Result<
                 SloMetric::MinRps => values::count(mv, &mp)?,
                 _ => values::duration(mv, &mp)?.as_secs_f64() * 1e6,
             };
-            thresholds.push(Threshold { metric: *metric, limit });
+            thresholds.push(Threshold {
+                metric: *metric,
+                limit,
+            });
         }
         scopes.push(SloScope { scope, thresholds });
     }
@@ -262,7 +281,10 @@ pub(crate) fn request(raw: RawRequest, path: &str, place: &Placer) -> Result<Req
     if method.is_empty() || !method.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err(Problem::new(
             join(path, "method"),
-            format!("`{}` is not an HTTP method; use e.g. GET, POST, PUT or DELETE", raw.method),
+            format!(
+                "`{}` is not an HTTP method; use e.g. GET, POST, PUT or DELETE",
+                raw.method
+            ),
         ));
     }
     let path_path = join(path, "path");
@@ -280,7 +302,10 @@ pub(crate) fn request(raw: RawRequest, path: &str, place: &Placer) -> Result<Req
         let name = written.to_ascii_lowercase();
         let p = join(&hp, &name);
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-            return Err(Problem::new(p, format!("`{name}` is not a valid header name")));
+            return Err(Problem::new(
+                p,
+                format!("`{name}` is not a valid header name"),
+            ));
         }
         let value = values::scalar_text(&v, &p, "a header value")?;
         locations.insert(p.clone(), place.place(&join(&hp, &written)));
@@ -298,7 +323,10 @@ pub(crate) fn request(raw: RawRequest, path: &str, place: &Placer) -> Result<Req
         check_identifier(&pool, &p, "pool name")?;
         let field = values::scalar_text(&v, &p, "a response JSON field name")?;
         if field.is_empty() {
-            return Err(Problem::new(p, "name the response JSON field to capture, e.g. id"));
+            return Err(Problem::new(
+                p,
+                "name the response JSON field to capture, e.g. id",
+            ));
         }
         capture.push((pool, field));
     }
@@ -307,7 +335,10 @@ pub(crate) fn request(raw: RawRequest, path: &str, place: &Placer) -> Result<Req
         let p = index(&join(path, "expect"), i);
         let code = values::count(v, &p)?;
         if code.fract() != 0.0 || !(100.0..=599.0).contains(&code) {
-            return Err(Problem::new(p, "is not an HTTP status; use 100-599, e.g. 201"));
+            return Err(Problem::new(
+                p,
+                format!("`{code}` is not an HTTP status; use 100-599, e.g. 201"),
+            ));
         }
         expect.push(code as u16);
     }

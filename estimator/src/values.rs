@@ -66,7 +66,10 @@ pub(crate) fn whole(v: &Value, path: &str, min: u64) -> Result<u64, Problem> {
     if x.fract() != 0.0 || x > u32::MAX as f64 * 1e6 {
         return Err(Problem::new(
             path,
-            format!("`{}` is not a whole number; write a whole number like 64", fmt(x)),
+            format!(
+                "`{}` is not a whole number; write a whole number like 64",
+                fmt(x)
+            ),
         ));
     }
     if (x as u64) < min {
@@ -100,9 +103,13 @@ pub(crate) fn fraction(v: &Value, path: &str) -> Result<f64, Problem> {
 /// A ratio of at least `min` (peak factor, replication).
 pub(crate) fn ratio_at_least(v: &Value, path: &str, min: f64, why: &str) -> Result<f64, Problem> {
     let text = scalar_text(v, path, "a number")?;
-    let x = units::ratio(&text, "write a plain number like 2").map_err(|m| Problem::new(path, m))?;
+    let x =
+        units::ratio(&text, "write a plain number like 2").map_err(|m| Problem::new(path, m))?;
     if x < min {
-        return Err(Problem::new(path, format!("`{text}` is below {min}; {why}")));
+        return Err(Problem::new(
+            path,
+            format!("`{text}` is below {min}; {why}"),
+        ));
     }
     Ok(x)
 }
@@ -201,7 +208,10 @@ mod tests {
             "unknown field `per_usr_per_day`; did you mean `per_user_per_day`?"
         );
         let p = serde_problem("x".into(), "unknown field `zzz`, expected `a` or `b`");
-        assert_eq!(p.message, "unknown field `zzz`; remove it; allowed here: a, b");
+        assert_eq!(
+            p.message,
+            "unknown field `zzz`; remove it; allowed here: a, b"
+        );
     }
 
     #[test]
