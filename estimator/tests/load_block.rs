@@ -1,0 +1,131 @@
+//! The `load:` and `request:` blocks as the load generator sees them, and SLO files for
+//! `napkin check --slo`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use estimator::*;
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(name)
+}
+
+#[test]
+fn twitter_load_block_is_the_short_demo() {
+    let s = load_file(&scenario("twitter.yaml"), &[]).unwrap();
+    let l = &s.load;
+    assert_eq!(l.target, None);
+    assert_eq!(
+        l.keys,
+        vec![KeySpace {
+            name: "user".into(),
+            count: 10_000,
+            distribution: KeyDistribution::Zipf { exponent: 1.0 }
+        }]
+    );
+    assert_eq!(l.model, Some(LoadModel::Rate(500.0)));
+    assert_eq!(l.arrivals, Arrivals::Uniform);
+    assert_eq!(l.duration, Duration::from_secs(10));
+    assert_eq!(l.warmup, Duration::from_secs(2));
+    assert_eq!(l.connections, 16);
+    assert_eq!(l.timeout, Duration::from_secs(5));
+    assert_eq!(
+        l.slo,
+        SloSpec {
+            scopes: vec![SloScope {
+                scope: "all".into(),
+                thresholds: vec![
+                    Threshold { metric: SloMetric::P99, limit: 100_000.0 },
+                    Threshold { metric: SloMetric::ErrorRate, limit: 0.01 },
+                ]
+            }]
+        }
+    );
+}
+
+#[test]
+fn twitter_requests_match_the_reference_api() {
+    let s = load_file(&scenario("twitter.yaml"), &[]).unwrap();
+    let req = |i: usize| s.actions[i].request.clone().unwrap();
+    let post = req(0);
+    assert_eq!(post.method, "POST");
+    assert_eq!(post.path, "/tweets");
+    assert_eq!(post.headers, vec![("content-type".into(), "application/json".into())]);
+    assert_eq!(
+        post.body.as_deref(),
+        Some(r#"{"user_id": {{user}}, "text": "{{text 140}}"}"#)
+    );
+    assert_eq!(post.capture, vec![("tweet".into(), "id".into())]);
+    assert_eq!(post.expect, vec![201]);
+    let file = scenario("twitter.yaml").display().to_string();
+    assert_eq!(post.locations["actions[0].request.path"], format!("{file}:42:13"));
+    assert_eq!(post.locations["actions[0].request.body"], format!("{file}:44:13"));
+    assert_eq!(
+        post.locations["actions[0].request.headers.content-type"],
+        format!("{file}:43:31")
+    );
+    assert_eq!(req(1).path, "/users/{{user}}/timeline?limit=20");
+    assert!(req(1).expect.is_empty());
+    assert_eq!(req(2).path, "/users/{{user}}/tweets?limit=20");
+    assert_eq!((req(3).method.as_str(), req(3).expect.as_slice()), ("PUT", &[204u16][..]));
+    assert_eq!(req(3).path, "/tweets/{{tweet}}/likes/{{user}}");
+    assert_eq!(req(4).path, "/users/{{user}}/follows/{{user}}");
+}
+
+#[test]
+fn load_defaults_and_normalisation() {
+    let text = "name: t\nactions:\n  - name: a\n    per_day: 1\n    request: {method: get, path: /x, headers: {X-Trace: 1}}\nload:\n  target: http://127.0.0.1:9000/\n  scale: 0.01%\n  arrivals: poisson\n  keys: {item: {count: 1M}}\n  stages: [{duration: 10s, rate: 50}, {duration: 20s, rate: 100}]\n";
+    let s = parse_str(text, "t.yaml", &[]).unwrap();
+    let r = s.actions[0].request.as_ref().unwrap();
+    assert_eq!(r.method, "GET");
+    assert_eq!(r.headers, vec![("x-trace".into(), "1".into())]);
+    let l = &s.load;
+    assert_eq!(l.target.as_deref(), Some("http://127.0.0.1:9000"));
+    assert_eq!(l.model, Some(LoadModel::Scale(1e-4)));
+    assert_eq!(l.arrivals, Arrivals::Poisson);
+    assert_eq!(l.keys[0].distribution, KeyDistribution::Uniform);
+    assert_eq!(l.stages.len(), 2);
+    // Without `duration`, a staged run lasts as long as its stages.
+    assert_eq!(l.duration, Duration::from_secs(30));
+    assert_eq!(l.connections, 64);
+
+    let none = parse_str("name: t\nactions: [{name: a, per_day: 1}]\n", "t.yaml", &[]).unwrap();
+    assert_eq!(none.load, LoadSpec::default());
+}
+
+#[test]
+fn slo_files_are_scenarios_or_bare_slo_blocks() {
+    let from_scenario = load_slo_file(&scenario("twitter.yaml")).unwrap();
+    assert_eq!(from_scenario.scopes[0].scope, "all");
+
+    let dir = tempfile_dir();
+    let bare = dir.join("slo.yaml");
+    std::fs::write(&bare, "slo:\n  all: {p999: 1s, min_rps: 1K}\n  post_tweet: {mean: 5ms}\n").unwrap();
+    let slo = load_slo_file(&bare).unwrap();
+    assert_eq!(slo.scopes.len(), 2);
+    assert_eq!(
+        slo.scopes[0].thresholds,
+        vec![
+            Threshold { metric: SloMetric::P999, limit: 1e6 },
+            Threshold { metric: SloMetric::MinRps, limit: 1000.0 },
+        ]
+    );
+    assert_eq!(slo.scopes[1].thresholds[0].limit, 5000.0);
+
+    std::fs::write(&bare, "slo:\n  all: {p99: fast}\n").unwrap();
+    let e = load_slo_file(&bare).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("slo.all.p99"));
+    assert_eq!((e.line, e.column), (Some(2), Some(14)));
+    std::fs::write(&bare, "gates: {}\n").unwrap();
+    let e = load_slo_file(&bare).unwrap_err();
+    assert!(e.to_string().contains("unknown field `gates`"), "{e}");
+    let e = load_slo_file(&dir.join("missing.yaml")).unwrap_err();
+    assert!(e.to_string().contains("cannot read the file"), "{e}");
+}
+
+/// A fresh directory under the target dir (estimator has no tempfile dependency).
+fn tempfile_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("slo-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
