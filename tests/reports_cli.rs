@@ -1,0 +1,304 @@
+//! `napkin report | compare | check | merge` through the real binary: exit codes (SPEC section
+//! 2), files written atomically, bad input refused with a clear message and no output file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use reports::fixture::sample_run;
+use reports::RunResult;
+
+fn napkin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_napkin"))
+        .args(args)
+        .output()
+        .expect("run napkin")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_run(dir: &Path, name: &str, run: &RunResult) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(run).unwrap()).unwrap();
+    path
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Files in `dir` (to show that nothing partial was left behind).
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn report_every_format_to_stdout_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = write_run(dir.path(), "run.json", &sample_run());
+    for format in ["table", "markdown", "json", "html", "hgrm"] {
+        let o = napkin(&["report", s(&run), "--format", format]);
+        assert_eq!(code(&o), 0, "{format}: {}", stderr(&o));
+        let out = dir.path().join(format!("out.{format}"));
+        let o2 = napkin(&["report", s(&run), "--format", format, "-o", s(&out)]);
+        assert_eq!(code(&o2), 0, "{}", stderr(&o2));
+        assert!(o2.stdout.is_empty());
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            stdout(&o),
+            "{format}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["scopes"][0]["name"], "all");
+    assert_eq!(json["scopes"][0]["requests"], 5000);
+    let o = napkin(&[
+        "report",
+        s(&run),
+        "--format",
+        "hgrm",
+        "--action",
+        "post_tweet",
+    ]);
+    assert!(
+        stdout(&o).contains("Total count    =         1000]"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn report_bad_flags_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = write_run(dir.path(), "run.json", &sample_run());
+    let o = napkin(&["report", s(&run), "--format", "pdf"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("table, markdown, json, html, hgrm"),
+        "{}",
+        stderr(&o)
+    );
+    let out = dir.path().join("x.txt");
+    let o = napkin(&["report", s(&run), "--action", "nope", "-o", s(&out)]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("post_tweet, view_timeline"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_run_files_exit_2_with_a_clear_message_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = serde_json::to_string(&sample_run()).unwrap();
+    let truncated = dir.path().join("truncated.json");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    let text = dir.path().join("text.json");
+    std::fs::write(&text, "this is not json").unwrap();
+    let mut future = sample_run();
+    future.format = "napkin-run/9".into();
+    let future = write_run(dir.path(), "future.json", &future);
+    let missing = dir.path().join("missing.json");
+    let cases: [(&Path, &str); 4] = [
+        (&missing, "No such file"),
+        (&truncated, "not a valid napkin run result"),
+        (&text, "not a valid napkin run result"),
+        (&future, "unsupported run format \"napkin-run/9\""),
+    ];
+    let before = files(dir.path());
+    for (bad, expected) in cases {
+        let out = dir.path().join("out.file");
+        let out_s = s(&out);
+        let junit = dir.path().join("junit.xml");
+        let commands: Vec<Vec<&str>> = vec![
+            vec!["report", s(bad), "-o", out_s],
+            vec!["report", s(bad), "--format", "html", "-o", out_s],
+            vec!["compare", s(bad), s(bad)],
+            vec!["check", s(bad), "--junit", s(&junit)],
+            vec!["merge", s(bad), "-o", out_s],
+        ];
+        for args in commands {
+            let o = napkin(&args);
+            assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+            let err = stderr(&o);
+            assert!(
+                err.contains(expected) && err.contains(s(bad)),
+                "{args:?}: {err}"
+            );
+            assert!(!err.contains("panicked"), "{err}");
+        }
+        assert_eq!(files(dir.path()), before, "no output file after {bad:?}");
+    }
+}
+
+#[test]
+fn merging_nothing_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("merged.json");
+    let o = napkin(&["merge", "-o", s(&out)]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("RUN.json"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+#[test]
+fn merge_writes_the_merged_run_and_refuses_other_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = sample_run();
+    run.slo = Default::default();
+    let a = write_run(dir.path(), "a.json", &run);
+    let mut other = run.clone();
+    other.scenario = "chat".into();
+    let b = write_run(dir.path(), "b.json", &other);
+    let out = dir.path().join("merged.json");
+    let o = napkin(&["merge", s(&a), s(&b), "-o", s(&out)]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert!(!out.exists());
+    let o = napkin(&["merge", s(&a), s(&a), "-o", s(&out)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let merged = reports::io::read_run(&out).unwrap();
+    assert_eq!(merged.requests, 2 * run.requests);
+    assert_eq!(merged.all.latency_us, run.all.latency_us);
+    let o = napkin(&["merge", s(&a), s(&b), "--force", "-o", s(&out)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn compare_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = sample_run();
+    let a = write_run(dir.path(), "base.json", &base);
+    let o = napkin(&["compare", s(&a), s(&a)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("verdict: PASS"));
+    // Same requests over 20 s instead of 10: throughput halves.
+    let mut slow = base.clone();
+    slow.duration_s = 20.0;
+    let b = write_run(dir.path(), "new.json", &slow);
+    let o = napkin(&["compare", s(&a), s(&b), "--max-regression", "10%"]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(stdout(&o).contains("REGRESSED"));
+    let o = napkin(&[
+        "compare",
+        s(&a),
+        s(&b),
+        "--max-regression",
+        "60%",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(json["pass"], true);
+    let o = napkin(&["compare", s(&a), s(&b), "--max-regression", "lots"]);
+    assert_eq!(code(&o), 2);
+}
+
+/// The testcases of a JUnit file: (name, failure message if any), parsed as XML.
+fn junit_cases(path: &Path) -> Vec<(String, Option<String>)> {
+    use quick_xml::events::Event;
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let mut cases = Vec::new();
+    let attr = |e: &quick_xml::events::BytesStart, key: &[u8]| -> Option<String> {
+        e.attributes()
+            .map(|a| a.unwrap())
+            .find(|a| a.key.as_ref() == key)
+            .map(|a| a.unescape_value().unwrap().into_owned())
+    };
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"testcase" => {
+                cases.push((attr(&e, b"name").unwrap(), None));
+            }
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"failure" => {
+                cases.last_mut().unwrap().1 = attr(&e, b"message");
+            }
+            _ => {}
+        }
+    }
+    cases
+}
+
+#[test]
+fn check_uses_the_runs_own_thresholds_and_writes_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = write_run(dir.path(), "run.json", &sample_run());
+    let junit = dir.path().join("junit.xml");
+    let o = napkin(&["check", s(&run), "--junit", s(&junit)]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).contains("post_tweet error_rate = 0.50% (limit <= 0.10%): FAIL"));
+    let cases = junit_cases(&junit);
+    assert_eq!(cases.len(), 3);
+    assert_eq!(cases[0], ("all p99 <= 50.00ms".to_string(), None));
+    let failure = cases[2].1.as_deref().unwrap();
+    assert!(
+        failure.contains("0.50%") && failure.contains("0.10%"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn check_with_an_slo_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = write_run(dir.path(), "run.json", &sample_run());
+    let slo = dir.path().join("slo.yaml");
+    std::fs::write(
+        &slo,
+        "slo:\n  all: {p99: 50ms, error_rate: 1%}\n  view_timeline: {p50: 1ms}\n",
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let o = napkin(&["check", s(&run), "--slo", s(&slo), "--junit", s(&junit)]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let cases = junit_cases(&junit);
+    assert_eq!(cases.len(), 3);
+    assert!(cases.iter().all(|(_, f)| f.is_none()));
+    // A threshold for an action the run lacks fails with a reason.
+    std::fs::write(&slo, "slo:\n  like_tweet: {p99: 50ms}\n").unwrap();
+    let o = napkin(&["check", s(&run), "--slo", s(&slo), "--junit", s(&junit)]);
+    assert_eq!(code(&o), 1);
+    assert!(junit_cases(&junit)[0]
+        .1
+        .as_deref()
+        .unwrap()
+        .contains("not in the run"));
+    // A broken SLO file is bad input; the old JUnit file is left as it was.
+    let before = std::fs::read_to_string(&junit).unwrap();
+    std::fs::write(&slo, "slo:\n  all: {p99: fast}\n").unwrap();
+    let o = napkin(&["check", s(&run), "--slo", s(&slo), "--junit", s(&junit)]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("slo.yaml"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&junit).unwrap(), before);
+}
+
+#[test]
+fn check_without_thresholds_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = sample_run();
+    run.slo = Default::default();
+    let path = write_run(dir.path(), "run.json", &run);
+    let o = napkin(&["check", s(&path)]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--slo"), "{}", stderr(&o));
+}
