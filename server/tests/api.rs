@@ -16,7 +16,11 @@ async fn api_end_to_end_per_strategy() {
         };
         let srv = start(config).await;
         let mut c = srv.client().await;
-        let (alice, bob, carol) = (c.user("alice").await, c.user("bob").await, c.user("carol").await);
+        let (alice, bob, carol) = (
+            c.user("alice").await,
+            c.user("bob").await,
+            c.user("carol").await,
+        );
         assert_eq!((alice, bob, carol), (1, 2, 3), "{strategy}");
 
         // Follow is idempotent and answers 204 with no body.
@@ -36,9 +40,19 @@ async fn api_end_to_end_per_strategy() {
         assert_eq!((ids, next), (vec![t3, t1], None), "{strategy}");
 
         // Following carol later backfills her earlier tweet (same for every strategy).
-        assert_eq!(c.put(&format!("/users/{alice}/follows/{carol}")).await.status, 204);
+        assert_eq!(
+            c.put(&format!("/users/{alice}/follows/{carol}"))
+                .await
+                .status,
+            204
+        );
         let r = c.get(&format!("/users/{alice}/timeline?limit=20")).await;
-        let ids: Vec<u64> = r.json["tweets"].as_array().unwrap().iter().map(|t| t["id"].as_u64().unwrap()).collect();
+        let ids: Vec<u64> = r.json["tweets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_u64().unwrap())
+            .collect();
         assert_eq!(ids, vec![t3, t2, t1], "{strategy}");
         let newest = &r.json["tweets"][0];
         assert_eq!(newest["user_id"], bob);
@@ -48,12 +62,24 @@ async fn api_end_to_end_per_strategy() {
 
         // Unfollow removes bob's tweets; it is idempotent too.
         for _ in 0..2 {
-            assert_eq!(c.delete(&format!("/users/{alice}/follows/{bob}")).await.status, 204);
+            assert_eq!(
+                c.delete(&format!("/users/{alice}/follows/{bob}"))
+                    .await
+                    .status,
+                204
+            );
         }
-        assert_eq!(c.page(&format!("/users/{alice}/timeline")).await.0, vec![t2], "{strategy}");
+        assert_eq!(
+            c.page(&format!("/users/{alice}/timeline")).await.0,
+            vec![t2],
+            "{strategy}"
+        );
 
         // The user's own tweets.
-        assert_eq!(c.page(&format!("/users/{bob}/tweets")).await.0, vec![t3, t1]);
+        assert_eq!(
+            c.page(&format!("/users/{bob}/tweets")).await.0,
+            vec![t3, t1]
+        );
         srv.stop().await;
     }
 }
@@ -65,7 +91,10 @@ async fn post_and_get_tweet_shapes() {
     let u = c.user("dora").await;
     let text = "x".repeat(280);
     let r = c
-        .post("/tweets", &serde_json::json!({"user_id": u, "text": text}).to_string())
+        .post(
+            "/tweets",
+            &serde_json::json!({"user_id": u, "text": text}).to_string(),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.headers["content-type"], "application/json");
@@ -106,27 +135,44 @@ async fn likes_are_idempotent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pagination_cursors_walk_every_tweet_once() {
     for strategy in STRATEGIES {
-        let srv = start(server::Config { celebrity_threshold: 1, ..small(strategy) }).await;
+        let srv = start(server::Config {
+            celebrity_threshold: 1,
+            ..small(strategy)
+        })
+        .await;
         let mut c = srv.client().await;
         let (reader, a, b) = (c.user("r").await, c.user("a").await, c.user("b").await);
         c.put(&format!("/users/{reader}/follows/{a}")).await;
         c.put(&format!("/users/{reader}/follows/{b}")).await;
         let mut posted = Vec::new();
         for i in 0..23 {
-            posted.push(c.tweet(if i % 3 == 0 { a } else { b }, &format!("tweet {i}")).await);
+            posted.push(
+                c.tweet(if i % 3 == 0 { a } else { b }, &format!("tweet {i}"))
+                    .await,
+            );
         }
         posted.reverse();
         let home = format!("/users/{reader}/timeline");
         let (first, next) = c.page(&format!("{home}?limit=10")).await;
         assert_eq!(first, posted[..10]);
         assert_eq!(next, Some(posted[9]), "next is the last id of the page");
-        let (second, _) = c.page(&format!("{home}?limit=10&before={}", posted[9])).await;
+        let (second, _) = c
+            .page(&format!("{home}?limit=10&before={}", posted[9]))
+            .await;
         assert_eq!(second, posted[10..20], "before is strictly older");
         assert_eq!(c.all_pages(&home, 10).await, posted, "{strategy}");
-        assert_eq!(c.all_pages(&home, 23).await, posted, "exact fit has next null");
+        assert_eq!(
+            c.all_pages(&home, 23).await,
+            posted,
+            "exact fit has next null"
+        );
         let (last, next) = c.page(&format!("{home}?before={}", posted[22])).await;
         assert_eq!((last, next), (vec![], None));
-        let own: Vec<u64> = posted.iter().copied().filter(|t| (t - posted[22]) % 3 == 0).collect();
+        let own: Vec<u64> = posted
+            .iter()
+            .copied()
+            .filter(|t| (t - posted[22]) % 3 == 0)
+            .collect();
         assert_eq!(c.all_pages(&format!("/users/{a}/tweets"), 2).await, own);
         srv.stop().await;
     }
@@ -134,7 +180,13 @@ async fn pagination_cursors_walk_every_tweet_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_and_metrics() {
-    let srv = start(server::Config { seed_users: 50, seed_follows: 5, seed_tweets: 2, ..small(Strategy::Push) }).await;
+    let srv = start(server::Config {
+        seed_users: 50,
+        seed_follows: 5,
+        seed_tweets: 2,
+        ..small(Strategy::Push)
+    })
+    .await;
     let mut c = srv.client().await;
     let r = c.get("/healthz").await;
     assert_eq!((r.status, r.json["status"].as_str()), (200, Some("ok")));
@@ -163,7 +215,9 @@ async fn healthz_and_metrics() {
     c.tweet(1, "fan me out").await;
     let r = c.get("/metrics").await;
     assert!(
-        r.text.contains(&format!("napkin_fanout_entries_written_total {followers}\n")),
+        r.text.contains(&format!(
+            "napkin_fanout_entries_written_total {followers}\n"
+        )),
         "{}",
         r.text
     );

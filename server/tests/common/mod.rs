@@ -119,12 +119,21 @@ impl Client {
     }
 
     pub async fn send(&mut self, method: &str, path: &str, body: &str) -> Reply {
+        self.send_bytes(method, path, body.as_bytes().to_vec())
+            .await
+    }
+
+    pub async fn send_bytes(&mut self, method: &str, path: &str, body: Vec<u8>) -> Reply {
         let req = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
             .uri(path)
             .header("host", "test")
-            .body(Full::new(Bytes::from(body.to_owned())))
+            .body(Full::new(Bytes::from(body)))
             .unwrap();
+        self.send
+            .ready()
+            .await
+            .expect("connection closed by the server");
         let resp = tokio::time::timeout(Duration::from_secs(10), self.send.send_request(req))
             .await
             .expect("response within 10 s")
@@ -160,7 +169,9 @@ impl Client {
 
     /// Creates a user and returns its id.
     pub async fn user(&mut self, name: &str) -> u64 {
-        let r = self.post("/users", &format!(r#"{{"name":"{name}"}}"#)).await;
+        let r = self
+            .post("/users", &format!(r#"{{"name":"{name}"}}"#))
+            .await;
         assert_eq!(r.status, 201, "{}", r.text);
         r.json["id"].as_u64().unwrap()
     }
