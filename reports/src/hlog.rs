@@ -54,7 +54,13 @@ impl HlogWriter {
     pub fn create(path: &Path, start: SystemTime) -> Result<Self, ReportError> {
         let tmp = temp_beside(path)?;
         let mut out = BufWriter::new(tmp);
-        let since_epoch = start.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        // Rounded to the millisecond once, so the number and the date agree.
+        let ms = start
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs_f64()
+            * 1000.0;
+        let since_epoch = Duration::from_millis(ms.round() as u64);
         let header = format!(
             "#[Histogram log format version 1.3]\n\
              #[StartTime: {:.3} (seconds since epoch), {}]\n\

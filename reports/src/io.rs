@@ -49,15 +49,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     Ok(())
 }
 
-/// A temp file in the directory of `path` (deleted on drop unless persisted).
+/// A temp file in the directory of `path` (deleted on drop unless persisted), created with
+/// the permissions of a normal new file.
 pub(crate) fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, ReportError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    tempfile::Builder::new()
-        .prefix(".napkin-")
-        .suffix(".tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".napkin-").suffix(".tmp");
+    // Outputs are ordinary files (0666 less the umask), not tempfile's private 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
         .tempfile_in(dir)
         .map_err(|e| ReportError::io(path, e))
 }

@@ -167,3 +167,33 @@ fn java_histogram_log_processor_reads_the_log() {
         );
     }
 }
+
+#[test]
+fn start_time_number_and_date_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.hlog");
+    // 0.0926 s past the second: both parts must say .093.
+    let start = UNIX_EPOCH + Duration::from_micros(1_700_000_000_092_600);
+    HlogWriter::create(&path, start).unwrap().finish().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(
+            "#[StartTime: 1700000000.093 (seconds since epoch), 2023-11-14T22:13:20.093Z]"
+        ),
+        "{text}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_are_not_private_temp_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.txt");
+    reports::io::write_atomic(&path, b"x").unwrap();
+    let plain = dir.path().join("plain.txt");
+    std::fs::write(&plain, b"x").unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // The same mode as any new file (0666 less the umask), not tempfile's 0600.
+    assert_eq!(mode(&path), mode(&plain));
+}
