@@ -62,8 +62,14 @@ fn an_open_run_writes_the_run_file_and_interval_log_and_passes_its_slo() {
     assert_eq!(run["interrupted"], false);
     assert_eq!(run["errors"]["total"], 0);
     // 300 sent in total: the warm-up's 100 are not counted.
-    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 300);
-    assert!(run["all"]["histogram"].as_str().unwrap().starts_with("HISTF"));
+    assert_eq!(
+        server.requests.load(std::sync::atomic::Ordering::SeqCst),
+        300
+    );
+    assert!(run["all"]["histogram"]
+        .as_str()
+        .unwrap()
+        .starts_with("HISTF"));
     let read = run["actions"]["read"]["requests"].as_u64().unwrap();
     let write = run["actions"]["write"]["requests"].as_u64().unwrap();
     assert_eq!(read + write, 200);
@@ -73,9 +79,18 @@ fn an_open_run_writes_the_run_file_and_interval_log_and_passes_its_slo() {
     assert_eq!(run["slo"]["checks"].as_array().unwrap().len(), 3);
     assert_eq!(run["timeline"].as_array().unwrap().len(), 1);
     let log = std::fs::read_to_string(&hlog).unwrap();
-    assert!(log.starts_with("#[Histogram log format version 1.3]"), "{log}");
-    assert_eq!(log.lines().filter(|l| l.starts_with("Tag=read,")).count(), 1);
-    assert_eq!(log.lines().filter(|l| l.starts_with("Tag=write,")).count(), 1);
+    assert!(
+        log.starts_with("#[Histogram log format version 1.3]"),
+        "{log}"
+    );
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("Tag=read,")).count(),
+        1
+    );
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("Tag=write,")).count(),
+        1
+    );
 }
 
 #[test]
@@ -107,9 +122,18 @@ fn a_failed_slo_exits_1_and_the_closed_model_is_recorded() {
 fn bad_statuses_fail_the_error_rate_gate() {
     let server = Http::start(500);
     let dir = tempfile::tempdir().unwrap();
-    let file = scenario(&dir, "  rate: 50\n  duration: 1s\n  slo:\n    all: {error_rate: 1%}\n");
+    let file = scenario(
+        &dir,
+        "  rate: 50\n  duration: 1s\n  slo:\n    all: {error_rate: 1%}\n",
+    );
     let out = dir.path().join("run.json");
-    let args = [file.to_str().unwrap(), "--target", &server.url(), "--out", out.to_str().unwrap()];
+    let args = [
+        file.to_str().unwrap(),
+        "--target",
+        &server.url(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
     let (code, text) = napkin(&args);
     // Nothing succeeded: exit 3, yet the run file is written with the errors by status.
     assert_eq!(code, 3, "{text}");
@@ -120,11 +144,18 @@ fn bad_statuses_fail_the_error_rate_gate() {
 
 #[test]
 fn an_unreachable_target_ends_on_time_with_exit_3() {
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = scenario(&dir, "  rate: 50\n  duration: 1s\n");
     let t = std::time::Instant::now();
-    let (code, text) = napkin(&[file.to_str().unwrap(), "--target", &format!("http://{addr}")]);
+    let (code, text) = napkin(&[
+        file.to_str().unwrap(),
+        "--target",
+        &format!("http://{addr}"),
+    ]);
     assert!(t.elapsed() < Duration::from_secs(5));
     assert_eq!(code, 3, "{text}");
     assert!(text.contains("50 connect"), "{text}");
@@ -138,13 +169,40 @@ fn bad_input_exits_2_with_a_clear_message() {
     let cases: &[(&[&str], &str)] = &[
         (&[f, "--target", "not a url"], "not a valid URL"),
         (&[f, "--target", "https://127.0.0.1:1"], "only http://"),
-        (&[f, "--target", "http://127.0.0.1:1", "--rate", "0"], "more than 0"),
-        (&[f, "--target", "http://127.0.0.1:1", "--rate=-5"], "--rate"),
-        (&[f, "--target", "http://127.0.0.1:1", "--connections", "0"], "connections must be at least 1"),
-        (&[f, "--target", "http://127.0.0.1:1", "--concurrency", "0"], "--concurrency"),
-        (&[f, "--target", "http://127.0.0.1:1", "--duration", "1s", "--warmup", "2s"], "must be longer than warmup"),
-        (&[f, "--target", "http://127.0.0.1:1", "--duration", "10"], "--duration"),
-        (&[f], "no target"),
+        (
+            &[f, "--target", "http://127.0.0.1:1", "--rate", "0"],
+            "more than 0",
+        ),
+        (
+            &[f, "--target", "http://127.0.0.1:1", "--rate=-5"],
+            "--rate",
+        ),
+        (
+            &[f, "--target", "http://127.0.0.1:1", "--connections", "0"],
+            "connections must be at least 1",
+        ),
+        (
+            &[f, "--target", "http://127.0.0.1:1", "--concurrency", "0"],
+            "--concurrency",
+        ),
+        (
+            &[
+                f,
+                "--target",
+                "http://127.0.0.1:1",
+                "--duration",
+                "1s",
+                "--warmup",
+                "2s",
+            ],
+            "must be longer than warmup",
+        ),
+        (
+            &[f, "--target", "http://127.0.0.1:1", "--duration", "10"],
+            "--duration",
+        ),
+        // No target at all is not an error: the reference server starts in-process
+        // (tests/traffic_cli.rs).
     ];
     for (args, want) in cases {
         let (code, text) = napkin(args);
@@ -156,17 +214,33 @@ fn bad_input_exits_2_with_a_clear_message() {
 #[test]
 fn scenario_problems_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let slo = scenario(&dir, "  rate: 10\n  duration: 1s\n  slo:\n    nosuch: {p99: 1s}\n");
+    let slo = scenario(
+        &dir,
+        "  rate: 10\n  duration: 1s\n  slo:\n    nosuch: {p99: 1s}\n",
+    );
     let (code, text) = napkin(&[slo.to_str().unwrap(), "--target", "http://127.0.0.1:1"]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("nosuch"), "{text}");
-    let offline = scenario(&dir, "  rate: 10\n  duration: 1s\n  slo:\n    offline: {p99: 1s}\n");
+    let offline = scenario(
+        &dir,
+        "  rate: 10\n  duration: 1s\n  slo:\n    offline: {p99: 1s}\n",
+    );
     let (code, text) = napkin(&[offline.to_str().unwrap(), "--target", "http://127.0.0.1:1"]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("offline"), "{text}");
     let bare = dir.path().join("bare.yaml");
-    std::fs::write(&bare, "name: bare\nactions:\n  - name: a\n    per_second: 1\n").unwrap();
-    let (code, text) = napkin(&[bare.to_str().unwrap(), "--target", "http://127.0.0.1:1", "--rate", "1"]);
+    std::fs::write(
+        &bare,
+        "name: bare\nactions:\n  - name: a\n    per_second: 1\n",
+    )
+    .unwrap();
+    let (code, text) = napkin(&[
+        bare.to_str().unwrap(),
+        "--target",
+        "http://127.0.0.1:1",
+        "--rate",
+        "1",
+    ]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("request:"), "{text}");
 }
@@ -177,7 +251,13 @@ fn a_stopped_run_writes_an_interrupted_result() {
     let dir = tempfile::tempdir().unwrap();
     let file = scenario(&dir, "  rate: 100\n  duration: 20s\n");
     let out = dir.path().join("run.json");
-    let args = load_args(&[file.to_str().unwrap(), "--target", &server.url(), "--out", out.to_str().unwrap()]);
+    let args = load_args(&[
+        file.to_str().unwrap(),
+        "--target",
+        &server.url(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stop = loadgen::StopHandle::new();
     let trigger = stop.clone();
     let t = std::time::Instant::now();

@@ -10,6 +10,7 @@
 //!
 //! After the last stage the rate holds at the last stage's rate.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use estimator::{Arrivals, LoadSpec, Stage};
@@ -252,24 +253,32 @@ impl Schedule for StagesLane {
 }
 
 /// The schedule of an open-model run: a constant `rate` when given (the caller resolves
-/// `--rate`, `--scale`, `load.rate`, `load.scale` into it, and it overrides `load.stages`),
-/// otherwise `load.stages`; uniform or Poisson arrivals as `load.arrivals` says.
+/// `--rate`, `--scale`, `load.rate`, `load.scale` into it, and it overrides `stages`), otherwise
+/// the `stages` profile; uniform or Poisson `arrivals`.
 pub fn build_schedule(
+    arrivals: Arrivals,
+    stages: &[Stage],
+    rate: Option<f64>,
+    seed: u64,
+) -> Result<Arc<dyn ScheduleSpec>, ArrivalError> {
+    match rate {
+        Some(rate) if !(rate.is_finite() && rate > 0.0) => Err(ArrivalError::BadRate(rate)),
+        Some(rate) => Ok(match arrivals {
+            Arrivals::Uniform => Arc::new(Constant { rate }),
+            Arrivals::Poisson => Arc::new(Poisson { rate, seed }),
+        }),
+        None if !stages.is_empty() => Ok(Arc::new(Stages::new(stages, arrivals, seed)?)),
+        None => Err(ArrivalError::NoRate),
+    }
+}
+
+/// [`build_schedule`] with the arrivals and stages of a scenario's `load:` block.
+pub fn schedule_for_load(
     load: &LoadSpec,
     rate: Option<f64>,
     seed: u64,
-) -> Result<Box<dyn ScheduleSpec>, ArrivalError> {
-    match rate {
-        Some(rate) if !(rate.is_finite() && rate > 0.0) => Err(ArrivalError::BadRate(rate)),
-        Some(rate) => Ok(match load.arrivals {
-            Arrivals::Uniform => Box::new(Constant { rate }),
-            Arrivals::Poisson => Box::new(Poisson { rate, seed }),
-        }),
-        None if !load.stages.is_empty() => {
-            Ok(Box::new(Stages::new(&load.stages, load.arrivals, seed)?))
-        }
-        None => Err(ArrivalError::NoRate),
-    }
+) -> Result<Arc<dyn ScheduleSpec>, ArrivalError> {
+    build_schedule(load.arrivals, &load.stages, rate, seed)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use estimator::{Arrivals, LoadSpec, Stage};
-use loadgen::arrivals::{build_schedule, ArrivalError, Poisson, Stages};
+use loadgen::arrivals::{schedule_for_load, ArrivalError, Poisson, Stages};
 use loadgen::schedule::ScheduleSpec;
 
 /// All lanes' intended times up to `until`, merged.
@@ -55,7 +55,7 @@ fn poisson_gaps_have_cv_near_one_and_the_right_rate() {
 
 #[test]
 fn uniform_gaps_have_cv_near_zero() {
-    let spec = build_schedule(&LoadSpec::default(), Some(1000.0), 0).unwrap();
+    let spec = schedule_for_load(&LoadSpec::default(), Some(1000.0), 0).unwrap();
     let (mean, cv) = cv_of_gaps(&merged(spec.as_ref(), 8, 10.0));
     assert!(cv < 1e-6, "cv {cv}");
     assert!((mean - 0.001).abs() < 1e-9);
@@ -108,14 +108,14 @@ fn a_poisson_ramp_sends_the_integral_on_average() {
         arrivals: Arrivals::Poisson,
         ..LoadSpec::default()
     };
-    let spec = build_schedule(&load, None, 11).unwrap();
+    let spec = schedule_for_load(&load, None, 11).unwrap();
     let n = merged(spec.as_ref(), 16, 40.0).len() as f64;
     // Poisson(40000): sd 200; 5 sd.
     assert!((n - 40_000.0).abs() < 1000.0, "{n}");
     assert_eq!(spec.rate_at(Duration::from_secs(5)), 250.0);
     // A rate given on the command line overrides the stages.
     load.arrivals = Arrivals::Uniform;
-    let flat = build_schedule(&load, Some(100.0), 0).unwrap();
+    let flat = schedule_for_load(&load, Some(100.0), 0).unwrap();
     assert_eq!(flat.rate_at(Duration::from_secs(5)), 100.0);
 }
 
@@ -123,11 +123,11 @@ fn a_poisson_ramp_sends_the_integral_on_average() {
 fn schedules_without_a_usable_rate_are_errors() {
     let load = LoadSpec::default();
     assert_eq!(
-        build_schedule(&load, None, 0).err(),
+        schedule_for_load(&load, None, 0).err(),
         Some(ArrivalError::NoRate)
     );
     assert_eq!(
-        build_schedule(&load, Some(0.0), 0).err(),
+        schedule_for_load(&load, Some(0.0), 0).err(),
         Some(ArrivalError::BadRate(0.0))
     );
     let zero = LoadSpec {
@@ -137,7 +137,7 @@ fn schedules_without_a_usable_rate_are_errors() {
         }],
         ..LoadSpec::default()
     };
-    let err = build_schedule(&zero, None, 0).err().unwrap();
+    let err = schedule_for_load(&zero, None, 0).err().unwrap();
     assert_eq!(err, ArrivalError::ZeroStages);
     assert!(err.to_string().contains("zero total duration"));
 }

@@ -11,6 +11,10 @@ use anyhow::Context;
 use estimator::{KeyDistribution, Scenario};
 use tokio::sync::oneshot;
 
+use super::load::settings::Settings;
+use super::load::LoadArgs;
+use crate::exit;
+
 /// Users seeded when the scenario has no `user` key space.
 pub const DEFAULT_USERS: u32 = 1_000;
 /// Followees per seeded user: enough for non-trivial home timelines, quick to seed.
@@ -54,6 +58,30 @@ impl SeedPlan {
             zipf_exponent,
         })
     }
+}
+
+/// The run's settings; when neither `--target` nor `load.target` is given, also the embedded
+/// reference server they point at (started after the settings are known to be valid, so bad
+/// input is reported before any seeding).
+pub fn resolve_with_server(
+    args: &LoadArgs,
+    scenario: &Scenario,
+) -> anyhow::Result<(Settings, Option<EmbeddedServer>)> {
+    if args.target.is_some() || scenario.load.target.is_some() {
+        return Ok((Settings::resolve(args, scenario)?, None));
+    }
+    let mut placeholder = args.clone();
+    placeholder.target = Some("http://127.0.0.1:9".into());
+    let mut settings = Settings::resolve(&placeholder, scenario)?;
+    let plan = SeedPlan::for_scenario(scenario)?;
+    let server = EmbeddedServer::start(plan).map_err(|e| exit::RunFailed(format!("{e:#}")))?;
+    eprintln!(
+        "no target given: started the reference server in-process at {} ({})",
+        server.url(),
+        server.seed_report()
+    );
+    settings.target = loadgen::Target::parse(server.url())?;
+    Ok((settings, Some(server)))
 }
 
 /// A running in-process reference server; [`EmbeddedServer::stop`] drains and joins it

@@ -30,15 +30,21 @@ enum Context {
 
 pub(crate) struct ScenarioLane {
     shared: Arc<Shared>,
+    draws: Draws,
+    deferred: u64,
+    /// Capacity hints: the longest path and body rendered so far.
+    path_hint: usize,
+    body_hint: usize,
+}
+
+/// The lane's mutable randomness and memory, apart from the shared plans so rendering can
+/// borrow both at once.
+struct Draws {
     rng: SmallRng,
     pools: Vec<Pool>,
     /// Next `{{seq}}` value; lanes interleave so values are unique across the run.
     seq: u64,
     seq_step: u64,
-    deferred: u64,
-    /// Capacity hints: the longest path and body rendered so far.
-    path_hint: usize,
-    body_hint: usize,
 }
 
 impl ScenarioLane {
@@ -46,11 +52,13 @@ impl ScenarioLane {
         let pools = vec![Pool::default(); shared.pools];
         ScenarioLane {
             shared,
-            // A different stream from the same lane's arrival schedule.
-            rng: lane_rng(seed ^ 0x5EED_7AFF_1C00_0000, index),
-            pools,
-            seq: index as u64 + 1,
-            seq_step: lanes.max(1) as u64,
+            draws: Draws {
+                // A different stream from the same lane's arrival schedule.
+                rng: lane_rng(seed ^ 0x5EED_7AFF_1C00_0000, index),
+                pools,
+                seq: index as u64 + 1,
+                seq_step: lanes.max(1) as u64,
+            },
             deferred: 0,
             path_hint: 64,
             body_hint: 64,
@@ -61,17 +69,17 @@ impl ScenarioLane {
         self.shared.plans[action]
             .needs
             .iter()
-            .all(|&p| !self.pools[p].is_empty())
+            .all(|&p| !self.draws.pools[p].is_empty())
     }
 
     /// A weighted pick; when the pick must wait for a pool, a weighted pick among the actions
     /// that can go (the build guarantees there is one).
     fn pick(&mut self) -> usize {
         let plans = &self.shared.plans;
-        let total: f64 = plans.iter().map(|p| p.weight).sum();
+        let total = self.shared.total_weight;
         let first = weighted(
             plans.iter().map(|p| p.weight),
-            total * self.rng.random::<f64>(),
+            total * self.draws.rng.random::<f64>(),
         );
         if self.ready(first) {
             return first;
@@ -81,14 +89,22 @@ impl ScenarioLane {
             .map(|i| if self.ready(i) { plans[i].weight } else { 0.0 })
             .collect();
         let total: f64 = ready.iter().sum();
-        weighted(ready.into_iter(), total * self.rng.random::<f64>())
+        weighted(ready.into_iter(), total * self.draws.rng.random::<f64>())
     }
+}
 
-    fn render(&mut self, template: &Template, context: Context, out: &mut Vec<u8>) {
+impl Draws {
+    fn render(
+        &mut self,
+        shared: &Shared,
+        template: &Template,
+        context: Context,
+        out: &mut Vec<u8>,
+    ) {
         for segment in &template.segments {
             match *segment {
                 Segment::Literal(s, e) => out.extend_from_slice(template.literal(s, e)),
-                Segment::Key(k) => push_u64(out, self.shared.keys[k].sample(&mut self.rng)),
+                Segment::Key(k) => push_u64(out, shared.keys[k].sample(&mut self.rng)),
                 Segment::Pool(p) => {
                     let value = self.pools[p].draw(&mut self.rng).unwrap_or("");
                     push_escaped(out, value.as_bytes(), context);
@@ -123,10 +139,11 @@ fn weighted(weights: impl Iterator<Item = f64>, x: f64) -> usize {
 impl RequestSource for ScenarioLane {
     fn next_request(&mut self) -> PreparedRequest {
         let action = self.pick();
-        let shared = self.shared.clone();
+        let shared = &*self.shared;
         let plan = &shared.plans[action];
         let mut path = Vec::with_capacity(self.path_hint);
-        self.render(&plan.path, Context::Path, &mut path);
+        self.draws
+            .render(shared, &plan.path, Context::Path, &mut path);
         self.path_hint = self.path_hint.max(path.len());
         let mut headers = Vec::with_capacity(plan.headers.len());
         for (name, part) in &plan.headers {
@@ -134,7 +151,7 @@ impl RequestSource for ScenarioLane {
                 HeaderPart::Fixed(v) => v.clone(),
                 HeaderPart::Template(t) => {
                     let mut buf = Vec::new();
-                    self.render(t, Context::Header, &mut buf);
+                    self.draws.render(shared, t, Context::Header, &mut buf);
                     HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static(""))
                 }
             };
@@ -144,7 +161,7 @@ impl RequestSource for ScenarioLane {
             None => Bytes::new(),
             Some(t) => {
                 let mut buf = Vec::with_capacity(self.body_hint);
-                self.render(t, Context::Body, &mut buf);
+                self.draws.render(shared, t, Context::Body, &mut buf);
                 self.body_hint = self.body_hint.max(buf.len());
                 Bytes::from(buf)
             }
@@ -179,9 +196,9 @@ impl RequestSource for ScenarioLane {
         let mut verdict = Verdict::Success;
         for (pool, field) in &plan.captures {
             match lookup(&json, field) {
-                Some(serde_json::Value::String(s)) => self.pools[*pool].push(s),
+                Some(serde_json::Value::String(s)) => self.draws.pools[*pool].push(s),
                 Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
-                    self.pools[*pool].push(&v.to_string())
+                    self.draws.pools[*pool].push(&v.to_string())
                 }
                 _ => verdict = Verdict::CaptureMissing,
             }

@@ -78,6 +78,8 @@ pub(crate) struct Shared {
     pub plans: Vec<Plan>,
     pub keys: Vec<KeySampler>,
     pub pools: usize,
+    /// Sum of the plans' weights.
+    pub total_weight: f64,
 }
 
 /// The scenario's traffic mix, templates, key spaces and capture pools.
@@ -144,10 +146,20 @@ impl ScenarioSource {
             plans,
             keys,
             pools: pool_names.len(),
+            total_weight: total,
         };
         Ok(ScenarioSource {
             actions,
             shared: Arc::new(shared),
+        })
+    }
+
+    /// Builds the traffic of `scenario` with the estimator's requests/day as the mix.
+    pub fn from_scenario(scenario: &Scenario) -> Result<ScenarioSource, TrafficError> {
+        let per_day = estimator::estimate::requests_per_day(scenario);
+        ScenarioSource::new(scenario, |name| {
+            let i = scenario.actions.iter().position(|a| a.name == name)?;
+            per_day.get(i).copied()
         })
     }
 

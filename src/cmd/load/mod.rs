@@ -31,9 +31,16 @@ pub struct LoadArgs {
     /// Open model: total requests/s across actions (e.g. 2000 or 2K).
     #[arg(long, value_name = "R", conflicts_with = "concurrency")]
     pub rate: Option<String>,
+    /// Open model: F x the estimated peak requests/s of the scenario (e.g. 1e-4).
+    #[arg(long, value_name = "F", conflicts_with_all = ["rate", "concurrency"])]
+    pub scale: Option<String>,
     /// Closed model: N users each looping request -> response.
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
+    /// Seed of every random choice (actions, keys, text, Poisson arrivals): the same seed
+    /// gives the same request sequence.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
     /// Whole run, warm-up included (e.g. 60s, 5min).
     #[arg(long, value_name = "D")]
     pub duration: Option<String>,
@@ -70,10 +77,10 @@ pub fn run(args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
 /// Runs `napkin load`; `stop` ends the run early (tests trigger it instead of a signal).
 pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> anyhow::Result<u8> {
     let scenario = estimator::load_file(&args.scenario, &[])?;
-    let settings = Settings::resolve(&args, &scenario)?;
     let factory = source_for(&scenario)?;
+    let (settings, embedded) = super::embedded::resolve_with_server(&args, &scenario)?;
     settings::check_slo_scopes(&scenario.load.slo, factory.actions())?;
-    let plan = settings.plan(schedule_for(&settings))?;
+    let plan = settings.plan(schedule_for(&settings)?)?;
 
     writeln!(
         out,
@@ -86,6 +93,15 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
         other => anyhow::Error::new(exit::RunFailed(other.to_string())),
     })?;
     live.finish()?;
+    if let Some(server) = embedded {
+        server.stop()?;
+    }
+    if outcome.deferred > 0 {
+        eprintln!(
+            "deferred {} draws: their action's capture pool was still empty, so another action went",
+            outcome.deferred
+        );
+    }
 
     let mut run = result::to_run(&scenario, &settings, &plan, &outcome)?;
     run.slo = reports::slo::evaluate(&run, &scenario.load.slo);
@@ -105,24 +121,28 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
     })
 }
 
-/// What to send: the scenario's `request:` blocks, weighted by the estimate's mix.
-/// (Hook: the template-rendering scenario source replaces this.)
+/// What to send: the scenario's traffic (docs/traffic.md): the estimate's mix, compiled
+/// templates, key spaces and capture pools.
 pub fn source_for(scenario: &estimator::Scenario) -> anyhow::Result<Arc<dyn SourceFactory>> {
-    let per_day = estimator::estimate::requests_per_day(scenario);
-    let weight = |a: &estimator::Action| {
-        let i = scenario.actions.iter().position(|b| b.name == a.name)?;
-        per_day.get(i).copied()
-    };
-    let factory = loadgen::FixedFactory::from_scenario(scenario, weight)
-        .with_context(|| format!("scenario {}", scenario.name))?;
+    let factory = loadgen::traffic::ScenarioSource::from_scenario(scenario)?;
     Ok(Arc::new(factory))
 }
 
-/// When to send (open model): a constant rate. (Hook: Poisson arrivals and stages.)
-pub fn schedule_for(settings: &Settings) -> Option<Arc<dyn ScheduleSpec>> {
+/// When to send (open model): a constant rate or the `load.stages` profile, with uniform or
+/// Poisson arrivals.
+pub fn schedule_for(settings: &Settings) -> anyhow::Result<Option<Arc<dyn ScheduleSpec>>> {
     match settings.model {
-        Model::Open { rate } => Some(Arc::new(loadgen::Constant { rate })),
-        Model::Closed { .. } => None,
+        Model::Open { rate } => {
+            let rate = settings.stages.is_empty().then_some(rate);
+            let schedule = loadgen::arrivals::build_schedule(
+                settings.arrivals,
+                &settings.stages,
+                rate,
+                settings.seed,
+            )?;
+            Ok(Some(schedule))
+        }
+        Model::Closed { .. } => Ok(None),
     }
 }
 

@@ -25,7 +25,10 @@ pub fn to_run(
     let (model, arrivals, target_rps, connections, concurrency) = match settings.model {
         Model::Open { rate } => (
             "open",
-            "uniform",
+            match settings.arrivals {
+                estimator::Arrivals::Uniform => "uniform",
+                estimator::Arrivals::Poisson => "poisson",
+            },
             Some(rate),
             Some(settings.connections),
             None,

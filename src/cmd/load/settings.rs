@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use estimator::units;
-use estimator::{LoadModel, Scenario, SloSpec};
+use estimator::{Arrivals, LoadModel, Scenario, SloSpec, Stage};
 use loadgen::{ActionInfo, LoadShape, RunPlan, ScheduleSpec, Target};
 
 use super::LoadArgs;
@@ -43,6 +43,11 @@ pub struct Settings {
     /// 0 = one per core.
     pub threads: usize,
     pub seed: u64,
+    /// Open model: uniform or Poisson arrivals (`load.arrivals`).
+    pub arrivals: Arrivals,
+    /// Open model: the `load.stages` profile when it sets the rate (then `Model::Open`'s rate
+    /// is its peak); empty when a rate is given.
+    pub stages: Vec<Stage>,
 }
 
 impl Settings {
@@ -59,12 +64,21 @@ impl Settings {
                 "load.target"
             }
         })?;
-        let duration = flag_or("--duration", &args.duration, load.duration)?;
+        let model = model(
+            args,
+            scenario,
+            flag_or("--think-time", &args.think_time, Duration::ZERO)?,
+        )?;
+        let stages = staged(args, scenario);
+        let default_duration = if stages.is_empty() {
+            load.duration
+        } else {
+            stages.iter().map(|s| s.duration).sum()
+        };
+        let duration = flag_or("--duration", &args.duration, default_duration)?;
         let warmup = flag_or("--warmup", &args.warmup, load.warmup)?;
         let timeout = flag_or("--timeout", &args.timeout, load.timeout)?;
-        let think = flag_or("--think-time", &args.think_time, Duration::ZERO)?;
         let connections = args.connections.unwrap_or(load.connections);
-        let model = model(args, scenario, think)?;
         let s = Settings {
             scenario_file: args.scenario.clone(),
             target,
@@ -74,7 +88,9 @@ impl Settings {
             connections,
             timeout,
             threads: args.threads.unwrap_or(0),
-            seed: DEFAULT_SEED,
+            seed: args.seed.unwrap_or(DEFAULT_SEED),
+            arrivals: load.arrivals,
+            stages,
         };
         s.validate()?;
         Ok(s)
@@ -149,6 +165,17 @@ fn model(args: &LoadArgs, scenario: &Scenario, think: Duration) -> anyhow::Resul
         let rate = units::count(text.trim()).map_err(|e| anyhow!("--rate: {e}"))?;
         return open(rate, "--rate");
     }
+    if let Some(text) = &args.scale {
+        let f = units::count(text.trim()).map_err(|e| anyhow!("--scale: {e}"))?;
+        let peak = estimator::estimate(scenario).totals.peak_rps;
+        return open(peak * f, "--scale x the estimated peak requests/s");
+    }
+    if args.concurrency.is_none() && !scenario.load.stages.is_empty() {
+        let profile =
+            loadgen::arrivals::Stages::new(&scenario.load.stages, scenario.load.arrivals, 0)
+                .map_err(|e| anyhow!("{}: {e}", scenario_place(scenario)))?;
+        return open(profile.peak_rate(), "the peak of load.stages");
+    }
     match scenario.load.model {
         Some(LoadModel::Rate(rate)) => open(rate, "load.rate"),
         Some(LoadModel::Scale(f)) => {
@@ -157,13 +184,28 @@ fn model(args: &LoadArgs, scenario: &Scenario, think: Duration) -> anyhow::Resul
         }
         Some(LoadModel::Concurrency(0)) => bail!("load.concurrency must be at least 1"),
         Some(LoadModel::Concurrency(users)) => Ok(Model::Closed { users, think }),
-        None if !scenario.load.stages.is_empty() => {
-            bail!("load.stages is not supported by this build yet; give --rate R")
-        }
         None => bail!(
             "no load given: pass --rate R (open model) or --concurrency N (closed model), or set \
              `load.rate` or `load.concurrency` in the scenario"
         ),
+    }
+}
+
+/// The stages that set the rate: `load.stages` unless a flag gives the load.
+fn staged(args: &LoadArgs, scenario: &Scenario) -> Vec<Stage> {
+    let flag = args.rate.is_some() || args.scale.is_some() || args.concurrency.is_some();
+    if flag {
+        Vec::new()
+    } else {
+        scenario.load.stages.clone()
+    }
+}
+
+/// The scenario file, for messages about its `load:` block.
+fn scenario_place(scenario: &Scenario) -> String {
+    match &scenario.source {
+        Some(path) => format!("{}: load.stages", path.display()),
+        None => "load.stages".to_string(),
     }
 }
 
