@@ -19,7 +19,10 @@ fn table_of_twitter() {
     let out = estimate(&["scenarios/twitter.yaml"]);
     // Hand check of the headline figures (see the scenario's comments):
     // post_tweet 200M x 0.5 = 100M/day = 1,157/s avg, 2,315/s peak.
-    assert!(out.contains("│ post_tweet         ┆ write ┆ 100 M/day ┆  1.2 K/s ┆   2.3 K/s"), "{out}");
+    assert!(
+        out.contains("│ post_tweet         ┆ write ┆ 100 M/day ┆  1.2 K/s ┆   2.3 K/s"),
+        "{out}"
+    );
     insta::assert_snapshot!("estimate_twitter_table", out);
 }
 
@@ -52,7 +55,10 @@ fn several_files_side_by_side() {
         .skip_while(|l| !l.starts_with("Totals"))
         .nth(2)
         .unwrap();
-    assert!(header.contains("twitter") && header.contains("url-shortener"), "{header}");
+    assert!(
+        header.contains("twitter") && header.contains("url-shortener"),
+        "{header}"
+    );
     assert!(out.contains("Actions of twitter") && out.contains("Actions of url-shortener"));
 
     let json = estimate(&[
@@ -94,6 +100,10 @@ fn every_bundled_scenario_estimates() {
         let p = f.unwrap().path();
         let out = estimate(&[p.to_str().unwrap(), "--format", "json"]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert!(v["totals"]["peak_rps"].as_f64().unwrap() > 0.0, "{}", p.display());
+        assert!(
+            v["totals"]["peak_rps"].as_f64().unwrap() > 0.0,
+            "{}",
+            p.display()
+        );
     }
 }

@@ -34,11 +34,20 @@ fn expect(text: &str, pos: &str, field: &str, fix: &str) {
 fn malformed_yaml_has_line_and_column() {
     let (code, msg, path) = estimate_err("name: x\nactions:\n  - name: a\n    per_day: [1\n", &[]);
     assert_eq!(code, exit::BAD_INPUT);
-    assert!(msg.starts_with(&format!("{}:5:1: malformed YAML", path.display())), "{msg}");
-    assert!(msg.contains("check indentation, quotes and brackets"), "{msg}");
+    assert!(
+        msg.starts_with(&format!("{}:5:1: malformed YAML", path.display())),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("check indentation, quotes and brackets"),
+        "{msg}"
+    );
 
     let (_, msg, path) = estimate_err("name: x\n  bad: indent\nactions: []\n", &[]);
-    assert!(msg.starts_with(&format!("{}:2:6: malformed YAML", path.display())), "{msg}");
+    assert!(
+        msg.starts_with(&format!("{}:2:6: malformed YAML", path.display())),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -230,7 +239,10 @@ fn missing_file() {
     let err = run(cli, &mut Vec::new()).unwrap_err();
     assert_eq!(exit::code_of(&err), exit::BAD_INPUT);
     let msg = format!("{err:#}");
-    assert!(msg.starts_with("no/such/scenario.yaml: cannot read the file"), "{msg}");
+    assert!(
+        msg.starts_with("no/such/scenario.yaml: cannot read the file"),
+        "{msg}"
+    );
     assert!(msg.contains("check the path"), "{msg}");
 }
 
@@ -245,8 +257,14 @@ fn bad_set_flags_name_the_flag() {
         msg.starts_with("--set users.daily_active=4X: users.daily_active: `4X`: unknown unit `X`"),
         "{msg}"
     );
-    let (_, msg, _) = estimate_err("name: x\nactions:\n  - {name: a, per_day: 1}\n", &["--set", "peak_factor"]);
-    assert!(msg.starts_with("--set peak_factor: expected KEY=VALUE"), "{msg}");
+    let (_, msg, _) = estimate_err(
+        "name: x\nactions:\n  - {name: a, per_day: 1}\n",
+        &["--set", "peak_factor"],
+    );
+    assert!(
+        msg.starts_with("--set peak_factor: expected KEY=VALUE"),
+        "{msg}"
+    );
     let (_, msg, _) = estimate_err(
         "name: x\nactions:\n  - {name: a, per_day: 1}\n",
         &["--set", "storage.retenton=5y"],

@@ -12,9 +12,8 @@ use std::fmt;
 /// value came from an override.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ScenarioError {
-    /// `file:line:column`, `file`, or `--set KEY=VALUE`.
-    pub location: String,
-    /// The file (or origin name) the scenario came from.
+    /// The file (or origin name) the scenario came from, or `--set KEY=VALUE` when the value
+    /// came from that flag.
     pub origin: String,
     /// 1-based line and column when known.
     pub line: Option<usize>,
@@ -27,7 +26,7 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.location)?;
+        write!(f, "{}: ", self.location())?;
         if let Some(field) = &self.field {
             write!(f, "{field}: ")?;
         }
@@ -36,6 +35,14 @@ impl fmt::Display for ScenarioError {
 }
 
 impl ScenarioError {
+    /// `file:line:column`, `file`, or `--set KEY=VALUE`.
+    pub fn location(&self) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", self.origin),
+            _ => self.origin.clone(),
+        }
+    }
+
     /// An error placed at `origin:line:column`.
     pub fn at(
         origin: &str,
@@ -43,12 +50,7 @@ impl ScenarioError {
         field: Option<String>,
         message: impl Into<String>,
     ) -> Self {
-        let location = match pos {
-            Some((l, c)) => format!("{origin}:{l}:{c}"),
-            None => origin.to_string(),
-        };
         ScenarioError {
-            location,
             origin: origin.to_string(),
             line: pos.map(|p| p.0),
             column: pos.map(|p| p.1),
@@ -60,8 +62,7 @@ impl ScenarioError {
     /// An error about a `--set` flag.
     pub fn set_flag(flag: &str, field: Option<String>, message: impl Into<String>) -> Self {
         ScenarioError {
-            location: format!("--set {flag}"),
-            origin: "--set".to_string(),
+            origin: format!("--set {flag}"),
             line: None,
             column: None,
             field,

@@ -7,7 +7,9 @@ use std::time::Duration;
 use estimator::*;
 
 fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios")
+        .join(name)
 }
 
 #[test]
@@ -35,8 +37,14 @@ fn twitter_load_block_is_the_short_demo() {
             scopes: vec![SloScope {
                 scope: "all".into(),
                 thresholds: vec![
-                    Threshold { metric: SloMetric::P99, limit: 100_000.0 },
-                    Threshold { metric: SloMetric::ErrorRate, limit: 0.01 },
+                    Threshold {
+                        metric: SloMetric::P99,
+                        limit: 100_000.0
+                    },
+                    Threshold {
+                        metric: SloMetric::ErrorRate,
+                        limit: 0.01
+                    },
                 ]
             }]
         }
@@ -50,7 +58,10 @@ fn twitter_requests_match_the_reference_api() {
     let post = req(0);
     assert_eq!(post.method, "POST");
     assert_eq!(post.path, "/tweets");
-    assert_eq!(post.headers, vec![("content-type".into(), "application/json".into())]);
+    assert_eq!(
+        post.headers,
+        vec![("content-type".into(), "application/json".into())]
+    );
     assert_eq!(
         post.body.as_deref(),
         Some(r#"{"user_id": {{user}}, "text": "{{text 140}}"}"#)
@@ -58,8 +69,14 @@ fn twitter_requests_match_the_reference_api() {
     assert_eq!(post.capture, vec![("tweet".into(), "id".into())]);
     assert_eq!(post.expect, vec![201]);
     let file = scenario("twitter.yaml").display().to_string();
-    assert_eq!(post.locations["actions[0].request.path"], format!("{file}:42:13"));
-    assert_eq!(post.locations["actions[0].request.body"], format!("{file}:44:13"));
+    assert_eq!(
+        post.locations["actions[0].request.path"],
+        format!("{file}:42:13")
+    );
+    assert_eq!(
+        post.locations["actions[0].request.body"],
+        format!("{file}:44:13")
+    );
     assert_eq!(
         post.locations["actions[0].request.headers.content-type"],
         format!("{file}:43:31")
@@ -67,7 +84,10 @@ fn twitter_requests_match_the_reference_api() {
     assert_eq!(req(1).path, "/users/{{user}}/timeline?limit=20");
     assert!(req(1).expect.is_empty());
     assert_eq!(req(2).path, "/users/{{user}}/tweets?limit=20");
-    assert_eq!((req(3).method.as_str(), req(3).expect.as_slice()), ("PUT", &[204u16][..]));
+    assert_eq!(
+        (req(3).method.as_str(), req(3).expect.as_slice()),
+        ("PUT", &[204u16][..])
+    );
     assert_eq!(req(3).path, "/tweets/{{tweet}}/likes/{{user}}");
     assert_eq!(req(4).path, "/users/{{user}}/follows/{{user}}");
 }
@@ -100,14 +120,24 @@ fn slo_files_are_scenarios_or_bare_slo_blocks() {
 
     let dir = tempfile_dir();
     let bare = dir.join("slo.yaml");
-    std::fs::write(&bare, "slo:\n  all: {p999: 1s, min_rps: 1K}\n  post_tweet: {mean: 5ms}\n").unwrap();
+    std::fs::write(
+        &bare,
+        "slo:\n  all: {p999: 1s, min_rps: 1K}\n  post_tweet: {mean: 5ms}\n",
+    )
+    .unwrap();
     let slo = load_slo_file(&bare).unwrap();
     assert_eq!(slo.scopes.len(), 2);
     assert_eq!(
         slo.scopes[0].thresholds,
         vec![
-            Threshold { metric: SloMetric::P999, limit: 1e6 },
-            Threshold { metric: SloMetric::MinRps, limit: 1000.0 },
+            Threshold {
+                metric: SloMetric::P999,
+                limit: 1e6
+            },
+            Threshold {
+                metric: SloMetric::MinRps,
+                limit: 1000.0
+            },
         ]
     );
     assert_eq!(slo.scopes[1].thresholds[0].limit, 5000.0);

@@ -14,15 +14,53 @@ fn bundled() -> Vec<String> {
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     files.sort();
-    files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
 }
 
 /// Pieces that make edits likely to hit interesting parser paths.
 const TOKENS: &[&str] = &[
-    "", " ", "\n", ":", "- ", "[", "]", "{", "}", "&a ", "*a", "*tweet", "<<: *a", "0", "-1",
-    "1e999", "NaN", "200MB", "10K", "5y", "0.1%", "150%", "B", "KiB", "relative: {to: x, factor: 2}",
-    "per_day: 1", "per_user_per_day: 1", "name: a", "actions: []", "load: {rate: 0}",
-    "stages: []", "slo: {all: {p99: 1x}}", "\t", "'", "\"", "~", "!!str ", "\u{feff}", "é",
+    "",
+    " ",
+    "\n",
+    ":",
+    "- ",
+    "[",
+    "]",
+    "{",
+    "}",
+    "&a ",
+    "*a",
+    "*tweet",
+    "<<: *a",
+    "0",
+    "-1",
+    "1e999",
+    "NaN",
+    "200MB",
+    "10K",
+    "5y",
+    "0.1%",
+    "150%",
+    "B",
+    "KiB",
+    "relative: {to: x, factor: 2}",
+    "per_day: 1",
+    "per_user_per_day: 1",
+    "name: a",
+    "actions: []",
+    "load: {rate: 0}",
+    "stages: []",
+    "slo: {all: {p99: 1x}}",
+    "\t",
+    "'",
+    "\"",
+    "~",
+    "!!str ",
+    "\u{feff}",
+    "é",
 ];
 
 #[derive(Debug, Clone)]

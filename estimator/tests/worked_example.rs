@@ -26,16 +26,28 @@ fn photos_matches_the_hand_calculation() {
     close(upload.requests_per_day, 1_000_000.0, "upload/day");
     close(upload.avg_rps, 1_000_000.0 / 86_400.0, "upload avg"); // 11.574/s
     close(upload.peak_rps, 3.0 * 1_000_000.0 / 86_400.0, "upload peak"); // 34.72/s
-    close(upload.ingress_bytes_per_sec, 1_000_000.0 / 86_400.0 * 1_001_000.0, "upload in"); // 11.59 MB/s
+    close(
+        upload.ingress_bytes_per_sec,
+        1_000_000.0 / 86_400.0 * 1_001_000.0,
+        "upload in",
+    ); // 11.59 MB/s
     close(upload.egress_bytes_per_sec, 0.0, "upload out");
-    close(upload.stored_bytes_per_day, 1_001_000.0 * 1_000_000.0, "upload stored"); // 1.001 TB
+    close(
+        upload.stored_bytes_per_day,
+        1_001_000.0 * 1_000_000.0,
+        "upload stored",
+    ); // 1.001 TB
 
     // view: 100 x upload = 100,000,000/day = 1,157.4/s; each sends 1,001,000 B.
     let view = &e.actions[1];
     assert_eq!(view.kind, ActionKind::Read);
     close(view.requests_per_day, 100_000_000.0, "view/day");
     close(view.avg_rps, 100_000_000.0 / 86_400.0, "view avg");
-    close(view.egress_bytes_per_sec, 100_000_000.0 / 86_400.0 * 1_001_000.0, "view out"); // 1.159 GB/s
+    close(
+        view.egress_bytes_per_sec,
+        100_000_000.0 / 86_400.0 * 1_001_000.0,
+        "view out",
+    ); // 1.159 GB/s
 
     let t = &e.totals;
     close(t.requests_per_day, 101_000_000.0, "total/day");
@@ -43,8 +55,16 @@ fn photos_matches_the_hand_calculation() {
     close(t.peak_rps, 3.0 * 101_000_000.0 / 86_400.0, "peak"); // 3,506.9/s
     close(t.read_rps, 100_000_000.0 / 86_400.0, "read");
     close(t.write_rps, 1_000_000.0 / 86_400.0, "write");
-    close(t.peak_egress_bytes_per_sec, 3.0 * 100_000_000.0 / 86_400.0 * 1_001_000.0, "peak out"); // 3.48 GB/s
-    close(t.peak_ingress_bytes_per_sec, 3.0 * 1_000_000.0 / 86_400.0 * 1_001_000.0, "peak in");
+    close(
+        t.peak_egress_bytes_per_sec,
+        3.0 * 100_000_000.0 / 86_400.0 * 1_001_000.0,
+        "peak out",
+    ); // 3.48 GB/s
+    close(
+        t.peak_ingress_bytes_per_sec,
+        3.0 * 1_000_000.0 / 86_400.0 * 1_001_000.0,
+        "peak in",
+    );
     close(t.stored_bytes_per_day, 1.001e12, "stored/day");
     // storage = 1.001 TB/day x 365 d x 3 copies / 0.5 fill = 2,192.19 TB.
     close(t.storage_bytes, 1.001e12 * 365.0 * 3.0 / 0.5, "storage");
@@ -100,7 +120,12 @@ fn servers_only_for_given_capacities_and_json_shape() {
         ]
     );
     action_keys.sort_unstable();
-    let mut total_keys: Vec<&str> = json["totals"].as_object().unwrap().keys().map(String::as_str).collect();
+    let mut total_keys: Vec<&str> = json["totals"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     total_keys.sort_unstable();
     assert_eq!(
         total_keys,
@@ -131,4 +156,14 @@ fn relative_rates_resolve_in_any_order() {
     let e = estimate(&estimator::parse_str(text, "t.yaml", &[]).unwrap());
     let per_day: Vec<f64> = e.actions.iter().map(|a| a.requests_per_day).collect();
     assert_eq!(per_day, [6.0, 3.0, 1.0]);
+}
+
+#[test]
+fn anchors_aliases_and_merge_keys() {
+    let text = "name: t\nactions:\n  - &base {name: a, per_day: 10, egress: &e 1KB}\n  - <<: *base\n    name: b\n    ingress: *e\n";
+    let s = estimator::parse_str(text, "t.yaml", &[]).unwrap();
+    assert_eq!(s.actions[1].name, "b");
+    assert_eq!(s.actions[1].rate, estimator::Rate::PerDay(10.0));
+    assert_eq!(s.actions[1].ingress.mean_bytes(), 1000.0);
+    assert_eq!(s.actions[1].egress.mean_bytes(), 1000.0);
 }

@@ -55,7 +55,14 @@ fn right_align(t: &mut Table, from: usize) {
 
 fn actions(est: &Estimate, markdown: bool) -> Table {
     let header = [
-        "action", "kind", "requests", "avg rate", "peak rate", "ingress", "egress", "stored",
+        "action",
+        "kind",
+        "requests",
+        "avg rate",
+        "peak rate",
+        "ingress",
+        "egress",
+        "stored",
     ];
     let mut t = new_table(header.iter().map(|h| h.to_string()).collect(), markdown);
     for a in &est.actions {
@@ -96,25 +103,41 @@ fn or_dash(x: Option<String>) -> String {
 
 fn totals_rows() -> Vec<Row> {
     vec![
-        ("requests", |_, e| human::count_per(e.totals.requests_per_day, "day")),
+        ("requests", |_, e| {
+            human::count_per(e.totals.requests_per_day, "day")
+        }),
         ("avg rate", |_, e| human::rate(e.totals.avg_rps)),
         ("peak rate", |_, e| human::rate(e.totals.peak_rps)),
         ("read rate", |_, e| human::rate(e.totals.read_rps)),
         ("write rate", |_, e| human::rate(e.totals.write_rps)),
-        ("ingress", |_, e| human::bytes_per_sec(e.totals.ingress_bytes_per_sec)),
-        ("egress", |_, e| human::bytes_per_sec(e.totals.egress_bytes_per_sec)),
+        ("ingress", |_, e| {
+            human::bytes_per_sec(e.totals.ingress_bytes_per_sec)
+        }),
+        ("egress", |_, e| {
+            human::bytes_per_sec(e.totals.egress_bytes_per_sec)
+        }),
         ("peak ingress", |_, e| {
             human::bytes_per_sec(e.totals.peak_ingress_bytes_per_sec)
         }),
         ("peak egress", |_, e| {
             human::bytes_per_sec(e.totals.peak_egress_bytes_per_sec)
         }),
-        ("stored", |_, e| human::bytes_per_day(e.totals.stored_bytes_per_day)),
-        ("storage over retention", |_, e| human::bytes(e.totals.storage_bytes)),
+        ("stored", |_, e| {
+            human::bytes_per_day(e.totals.stored_bytes_per_day)
+        }),
+        ("storage over retention", |_, e| {
+            human::bytes(e.totals.storage_bytes)
+        }),
         ("cache", |_, e| human::bytes(e.totals.cache_bytes)),
-        ("app servers (peak)", |_, e| or_dash(e.servers.app.map(|n| n.to_string()))),
-        ("storage servers", |_, e| or_dash(e.servers.storage.map(|n| n.to_string()))),
-        ("cache servers", |_, e| or_dash(e.servers.cache.map(|n| n.to_string()))),
+        ("app servers (peak)", |_, e| {
+            or_dash(e.servers.app.map(|n| n.to_string()))
+        }),
+        ("storage servers", |_, e| {
+            or_dash(e.servers.storage.map(|n| n.to_string()))
+        }),
+        ("cache servers", |_, e| {
+            or_dash(e.servers.cache.map(|n| n.to_string()))
+        }),
     ]
 }
 
@@ -135,7 +158,9 @@ fn cache_policy(s: &Scenario) -> String {
 
 fn assumption_rows() -> Vec<Row> {
     vec![
-        ("daily active users", |s, _| or_dash(s.daily_active_users.map(human::count))),
+        ("daily active users", |s, _| {
+            or_dash(s.daily_active_users.map(human::count))
+        }),
         ("peak factor", |s, _| human::factor(s.peak_factor)),
         ("retention", |s, _| human::duration(s.storage.retention)),
         ("replication", |s, _| human::factor(s.storage.replication)),
@@ -145,7 +170,11 @@ fn assumption_rows() -> Vec<Row> {
             or_dash(s.capacity.rps_per_server.map(human::rate))
         }),
         ("storage per server", |s, _| {
-            or_dash(s.capacity.storage_per_server.map(|b| human::bytes(b as f64)))
+            or_dash(
+                s.capacity
+                    .storage_per_server
+                    .map(|b| human::bytes(b as f64)),
+            )
         }),
         ("memory per server", |s, _| {
             or_dash(s.capacity.memory_per_server.map(|b| human::bytes(b as f64)))
