@@ -157,14 +157,63 @@ fn java_histogram_log_processor_reads_the_log() {
             (p50 - own).abs() <= own * 0.001 + 1.0,
             "{tag}: java {p50} vs {own}\n{csv}"
         );
-        // `base.hgrm`: the accumulated distribution, whose last line counts every interval.
+        // `base.hgrm`: Java's percentile distribution of all intervals of the tag. napkin's
+        // hgrm of the same histogram (unscaled) has the same rows: the reference check of
+        // `napkin report --format hgrm`.
         let hgrm = std::fs::read_to_string(dir.path().join(format!("out_{tag}.hgrm"))).unwrap();
-        let total: u64 = expected.iter().sum();
-        assert!(
-            hgrm.contains(&format!("Total count = {total}"))
-                || hgrm.contains(&format!(",{total},")),
-            "{hgrm}"
+        let mut sum = reports::histogram::new_histogram();
+        for sec in 0..3u64 {
+            let (n, base) = if tag == "post_tweet" {
+                (100 + sec, 800)
+            } else {
+                (400, 300)
+            };
+            sum.add(tail_histogram(n, base + sec * 100)).unwrap();
+        }
+        let java_rows: Vec<(f64, f64, u64)> = hgrm
+            .lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (
+                    f[0].parse().unwrap(),
+                    f[1].parse().unwrap(),
+                    f[2].parse().unwrap(),
+                )
+            })
+            .collect();
+        let ours = reports::format::percentile_distribution(&sum, 1.0);
+        let our_rows: Vec<(f64, f64, u64)> = ours
+            .lines()
+            .skip(2)
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (
+                    f[0].parse().unwrap(),
+                    f[1].parse().unwrap(),
+                    f[2].parse().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            java_rows.len(),
+            our_rows.len(),
+            "java:\n{hgrm}\nours:\n{ours}"
         );
+        assert!(java_rows.len() > 40);
+        for (j, o) in java_rows.iter().zip(&our_rows) {
+            assert_eq!(
+                (j.0, j.2),
+                (o.0, o.2),
+                "value and count: java {j:?} ours {o:?}"
+            );
+            assert!(
+                (j.1 - o.1).abs() < 1e-6,
+                "percentile: java {j:?} ours {o:?}"
+            );
+        }
+        assert_eq!(our_rows.last().unwrap().2, expected.iter().sum::<u64>());
     }
 }
 

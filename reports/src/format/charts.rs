@@ -33,15 +33,10 @@ fn percentile_points(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     if h.is_empty() {
         return Vec::new();
     }
-    h.iter_quantiles(5)
-        .map(|v| {
-            (
-                v.quantile_iterated_to(),
-                v.value_iterated_to() as f64 / 1000.0,
-            )
-        })
-        .filter(|(q, _)| *q < 1.0)
-        .map(|(q, ms)| (1.0 / (1.0 - q), ms))
+    super::hgrm::percentile_rows(h, super::hgrm::TICKS)
+        .into_iter()
+        .filter(|r| r.quantile < 1.0)
+        .map(|r| (1.0 / (1.0 - r.quantile), r.value as f64 / 1000.0))
         .collect()
 }
 

@@ -13,7 +13,7 @@ use crate::summary::latency_histogram;
 pub struct Hgrm;
 
 /// Ticks per half distance to 100%, as wrk2 uses.
-const TICKS: u32 = 5;
+pub(crate) const TICKS: u32 = 5;
 /// Microseconds per printed unit (milliseconds, as wrk2 prints).
 const SCALE: f64 = 1000.0;
 
@@ -31,26 +31,73 @@ impl Exporter for Hgrm {
     }
 }
 
+/// One row of a percentile distribution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PercentileRow {
+    /// Highest value equivalent to the recorded value reached (unscaled).
+    pub value: u64,
+    /// The percentile level iterated to, as a fraction (0..=1).
+    pub quantile: f64,
+    /// Values recorded at or below `value`.
+    pub total_count: u64,
+}
+
+/// The rows of HdrHistogram's percentile distribution, computed exactly as the reference
+/// (Java `PercentileIterator`, which the C library and wrk2 share): levels advance by
+/// `100 / (ticks x 2^(floor(log2(100 / (100 - level))) + 1))` percent, a level is reached at
+/// the first recorded value whose cumulative percentage is at least the level, the last
+/// recorded value gives one row and then the 100% row. (The `hdrhistogram` crate's quantile
+/// iterator computes the levels in another floating-point order and can pick the next value
+/// at exact boundaries, so it is not used here.)
+pub fn percentile_rows(h: &Histogram<u64>, ticks: u32) -> Vec<PercentileRow> {
+    let mut rows = Vec::new();
+    let total = h.len();
+    if total == 0 {
+        return rows;
+    }
+    let mut level = 0.0_f64; // percent
+    let mut running = 0u64;
+    for v in h.iter_recorded() {
+        running += v.count_at_value();
+        let value = v.value_iterated_to();
+        while 100.0 * running as f64 / total as f64 >= level {
+            rows.push(PercentileRow {
+                value,
+                quantile: level / 100.0,
+                total_count: running,
+            });
+            let half_distances = (100.0 / (100.0 - level)).log2().floor();
+            let reporting_ticks = f64::from(ticks) * 2f64.powf(half_distances + 1.0);
+            level += 100.0 / reporting_ticks;
+            if running == total {
+                break;
+            }
+        }
+    }
+    let max = rows.last().map_or(0, |r| r.value);
+    rows.push(PercentileRow {
+        value: max,
+        quantile: 1.0,
+        total_count: total,
+    });
+    rows
+}
+
 /// The percentile distribution of `h` with values divided by `scale`.
 pub fn percentile_distribution(h: &Histogram<u64>, scale: f64) -> String {
     let mut out = format!(
         "{:>12} {:>12} {:>12} {:>12}\n\n",
         "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
     );
-    let mut total = 0u64;
-    if !h.is_empty() {
-        for v in h.iter_quantiles(TICKS) {
-            total += v.count_since_last_iteration();
-            let q = v.quantile_iterated_to();
-            let value = v.value_iterated_to() as f64 / scale;
-            if q < 1.0 {
-                out.push_str(&format!(
-                    "{value:12.3} {q:12.6} {total:12} {:12.2}\n",
-                    1.0 / (1.0 - q)
-                ));
-            } else {
-                out.push_str(&format!("{value:12.3} {q:12.6} {total:12} {:>12}\n", "inf"));
-            }
+    for r in percentile_rows(h, TICKS) {
+        let (value, q, total) = (r.value as f64 / scale, r.quantile, r.total_count);
+        if q < 1.0 {
+            out.push_str(&format!(
+                "{value:12.3} {q:12.6} {total:12} {:12.2}\n",
+                1.0 / (1.0 - q)
+            ));
+        } else {
+            out.push_str(&format!("{value:12.3} {q:12.6} {total:12} {:>12}\n", "inf"));
         }
     }
     let sub_buckets = 2u64.pow((2.0 * 10f64.powi(i32::from(h.sigfig()))).log2().ceil() as u32);

@@ -13,7 +13,7 @@ pub(crate) use markdown::md_table;
 use crate::error::ReportError;
 use crate::run::RunResult;
 
-pub use hgrm::percentile_distribution;
+pub use hgrm::{percentile_distribution, percentile_rows, PercentileRow};
 
 /// What to show of a run.
 #[derive(Debug, Clone, Default)]
