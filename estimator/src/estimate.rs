@@ -187,3 +187,35 @@ pub fn estimate(s: &Scenario) -> Estimate {
         servers,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse_str;
+
+    #[test]
+    fn server_counts_round_up_but_ignore_float_noise() {
+        assert_eq!(servers(2.0, Some(1.0)), Some(2));
+        assert_eq!(servers(2.000_000_000_1, Some(1.0)), Some(2));
+        assert_eq!(servers(2.01, Some(1.0)), Some(3));
+        assert_eq!(servers(0.0, Some(10.0)), Some(0));
+        assert_eq!(servers(0.3, Some(10.0)), Some(1));
+        assert_eq!(servers(5.0, None), None);
+    }
+
+    #[test]
+    fn every_rate_form_converts_to_requests_per_day() {
+        let text = "name: t\nusers: {daily_active: 1K}\nactions:\n  - {name: a, per_user_per_day: 2}\n  - {name: b, per_day: 5}\n  - {name: c, per_month: 60}\n  - {name: d, per_second: 0.5}\n  - {name: e, relative: {to: d, factor: 0.1}}\n";
+        let s = parse_str(text, "t.yaml", &[]).unwrap();
+        assert_eq!(requests_per_day(&s), [2000.0, 5.0, 2.0, 43_200.0, 4320.0]);
+    }
+
+    #[test]
+    fn empty_payloads_are_positive_zero() {
+        let s = parse_str("name: t\nactions: [{name: a, per_day: 1}]\n", "t", &[]).unwrap();
+        let e = estimate(&s);
+        assert!(e.totals.ingress_bytes_per_sec.is_sign_positive());
+        assert!(e.totals.write_rps.is_sign_positive());
+        assert_eq!(e.actions[0].kind, ActionKind::Read);
+    }
+}

@@ -200,6 +200,12 @@ fn key_spaces(keys: Mapping, path: &str) -> Result<Vec<KeySpace>, Problem> {
 }
 
 fn stages(raw: Vec<crate::raw::RawStage>, path: &str) -> Result<Vec<Stage>, Problem> {
+    if raw.is_empty() {
+        return Err(Problem::new(
+            path,
+            "is empty; remove it or add entries like {duration: 10s, rate: 500}",
+        ));
+    }
     let mut out = Vec::with_capacity(raw.len());
     for (i, s) in raw.iter().enumerate() {
         let p = index(path, i);
