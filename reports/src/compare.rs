@@ -6,8 +6,11 @@
 //! than `max_regression` (relative) AND by more than `min_delta_us` (absolute, so that 40 us ->
 //! 50 us is not a +25% failure); the error rate regresses when it grows by more than
 //! `max_regression` relative AND more than `min_error_delta` absolute; throughput regresses when
-//! it drops by more than `max_regression`. A scope of the baseline missing from the new run
-//! fails; a scope only in the new run is reported and does not fail.
+//! it drops by more than `max_regression`. A latency percentile p is only gated when both runs
+//! recorded at least `min_tail_samples / (1 - p)` latencies in the scope (so that at least that
+//! many samples lie beyond it); otherwise its verdict is `too_few_samples` and it does not fail
+//! (the p99.9 of 2,000 requests is decided by 2 of them). A scope of the baseline missing from
+//! the new run fails; a scope only in the new run is reported and does not fail.
 
 use serde::Serialize;
 
@@ -24,6 +27,8 @@ pub struct Tolerance {
     pub min_delta_us: f64,
     /// Error-rate changes at most this large (a fraction) never fail.
     pub min_error_delta: f64,
+    /// Samples needed beyond a percentile for it to be gated (0 gates every percentile).
+    pub min_tail_samples: u64,
 }
 
 impl Default for Tolerance {
@@ -32,6 +37,7 @@ impl Default for Tolerance {
             max_regression: 0.10,
             min_delta_us: 1_000.0,
             min_error_delta: 0.001,
+            min_tail_samples: 10,
         }
     }
 }
@@ -49,6 +55,8 @@ pub enum Verdict {
     Missing,
     /// Only in the new run.
     New,
+    /// A percentile with too few samples beyond it in either run to be gated.
+    TooFewSamples,
 }
 
 impl Verdict {
@@ -63,6 +71,7 @@ impl Verdict {
             Verdict::Regressed => "REGRESSED",
             Verdict::Missing => "MISSING",
             Verdict::New => "new",
+            Verdict::TooFewSamples => "too few samples",
         }
     }
 }
@@ -102,6 +111,8 @@ pub struct Comparison {
 /// The values compared for one scope.
 struct Values {
     ladder: Ladder,
+    /// Latencies recorded (the histogram's count).
+    samples: u64,
     error_rate: f64,
     rps: f64,
 }
@@ -110,6 +121,7 @@ fn values(run: &RunResult, name: &str, scope: &ScopeResult) -> Result<Values, Re
     let h = latency_histogram(name, scope)?;
     Ok(Values {
         ladder: Ladder::of(&h),
+        samples: h.len(),
         error_rate: if scope.requests == 0 {
             0.0
         } else {
@@ -183,20 +195,26 @@ fn scope_verdict(metrics: &[MetricDelta]) -> Verdict {
 }
 
 fn metrics(b: &Values, n: &Values, tol: Tolerance) -> Vec<MetricDelta> {
-    let lat = |metric, base: u64, new: u64| {
-        higher_is_worse(
+    let samples = b.samples.min(n.samples) as f64;
+    let lat = |metric, quantile: f64, base: u64, new: u64| {
+        let mut m = higher_is_worse(
             metric,
             base as f64,
             new as f64,
             tol.max_regression,
             tol.min_delta_us,
-        )
+        );
+        let needed = tol.min_tail_samples as f64 / (1.0 - quantile);
+        if samples < needed.round() {
+            m.verdict = Verdict::TooFewSamples;
+        }
+        m
     };
     vec![
-        lat("p50", b.ladder.p50, n.ladder.p50),
-        lat("p90", b.ladder.p90, n.ladder.p90),
-        lat("p99", b.ladder.p99, n.ladder.p99),
-        lat("p999", b.ladder.p999, n.ladder.p999),
+        lat("p50", 0.5, b.ladder.p50, n.ladder.p50),
+        lat("p90", 0.9, b.ladder.p90, n.ladder.p90),
+        lat("p99", 0.99, b.ladder.p99, n.ladder.p99),
+        lat("p999", 0.999, b.ladder.p999, n.ladder.p999),
         higher_is_worse(
             "error_rate",
             b.error_rate,

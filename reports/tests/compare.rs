@@ -194,3 +194,41 @@ fn markdown_snapshot() {
     .unwrap();
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn percentiles_with_few_samples_beyond_them_are_not_gated() {
+    // 300 requests: p50 and p90 are gated (20 and 100 needed), p99 (1,000) and p99.9 are not.
+    let (base, new) = (run(300, 2000, 0, 10), run(300, 4000, 0, 10));
+    let c = compare(&base, &new, Tolerance::default()).unwrap();
+    assert_eq!(verdict_of(&c, "all", "p50"), Verdict::Regressed);
+    assert_eq!(verdict_of(&c, "all", "p90"), Verdict::Regressed);
+    assert_eq!(verdict_of(&c, "all", "p99"), Verdict::TooFewSamples);
+    assert_eq!(verdict_of(&c, "all", "p999"), Verdict::TooFewSamples);
+    assert!(!Verdict::TooFewSamples.fails());
+    // Only p99 and p999 regressed beyond tolerance (tail grew, median did not): passes.
+    let flat = |n_slow: u64| {
+        let mut h = reports::histogram::new_histogram();
+        h.record_n(2000, 305 - n_slow).unwrap();
+        if n_slow > 0 {
+            h.record_n(500_000, n_slow).unwrap();
+        }
+        let spec = ActionSpec {
+            name: "view_timeline".into(),
+            latency: h,
+            errors: ErrorCounts::default(),
+        };
+        build_run("twitter", 10, &[spec])
+    };
+    let (base, new) = (flat(0), flat(5));
+    let c = compare(&base, &new, Tolerance::default()).unwrap();
+    assert_eq!(verdict_of(&c, "all", "p99"), Verdict::TooFewSamples);
+    assert!(c.pass, "{c:#?}");
+    // With the rule off every percentile is gated.
+    let all = Tolerance {
+        min_tail_samples: 0,
+        ..Tolerance::default()
+    };
+    let c = compare(&base, &new, all).unwrap();
+    assert_eq!(verdict_of(&c, "all", "p99"), Verdict::Regressed);
+    assert!(!c.pass);
+}

@@ -25,6 +25,11 @@ pub struct CompareArgs {
     /// Error-rate changes up to this absolute size never fail (`0.1%` or `0.001`).
     #[arg(long, default_value = "0.1%", value_parser = parse_fraction)]
     pub min_error_delta: f64,
+    /// A latency percentile p is gated only when both runs hold at least N / (1 - p) samples
+    /// in the scope (N beyond it): with 10, p99 needs 1,000 requests, p99.9 needs 10,000.
+    /// 0 gates every percentile.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub min_tail_samples: u64,
     /// table, markdown or json.
     #[arg(long, short = 'f', default_value = "table", value_parser = parse_format)]
     pub format: CompareFormat,
@@ -80,6 +85,7 @@ pub fn run(args: CompareArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         max_regression: args.max_regression,
         min_delta_us: args.min_delta,
         min_error_delta: args.min_error_delta,
+        min_tail_samples: args.min_tail_samples,
     };
     let comparison = compare(&base, &new, tolerance)?;
     out.write_all(render_comparison(&comparison, args.format)?.as_bytes())?;
