@@ -302,3 +302,20 @@ fn check_without_thresholds_is_bad_input() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--slo"), "{}", stderr(&o));
 }
+
+#[test]
+fn check_with_a_scenario_file_uses_its_load_slo() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = write_run(dir.path(), "run.json", &sample_run());
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/twitter.yaml");
+    let expected = estimator::load_slo_file(Path::new(scenario)).unwrap();
+    let o = napkin(&["check", s(&run), "--slo", scenario]);
+    let outcome = reports::slo::evaluate(&sample_run(), &expected);
+    assert!(
+        outcome.checks.len() >= 2,
+        "the bundled scenario gates on SLOs"
+    );
+    assert_eq!(code(&o), if outcome.pass { 0 } else { 1 }, "{}", stdout(&o));
+    let lines = stdout(&o).lines().count();
+    assert_eq!(lines, outcome.checks.len() + 1, "{}", stdout(&o));
+}
