@@ -115,6 +115,9 @@ pub struct Outcome {
     pub timeline: Vec<TimelinePoint>,
     /// Open model: actual minus intended send time, microseconds (empty when closed).
     pub send_lag: Histogram<u64>,
+    /// Open model: the send lag of requests whose connection was idle before their intended
+    /// time: the generator's own timing error, without waits behind earlier responses.
+    pub timer_lag: Histogram<u64>,
     /// Open model: requests sent more than 1 ms after their intended time.
     pub late: u64,
     /// Open model: requests the schedule offered in the measured window.
@@ -335,6 +338,7 @@ fn finish(
 ) -> Outcome {
     let mut actions: Vec<ActionTotals> = infos.iter().map(|_| ActionTotals::new()).collect();
     let mut send_lag = new_histogram();
+    let mut timer_lag = new_histogram();
     let (mut late, mut deferred) = (0, 0);
     let mut stopped_at: Option<Instant> = None;
     for r in &collected.results {
@@ -342,6 +346,7 @@ fn finish(
             a.add(b);
         }
         send_lag.add(&r.send_lag).expect("same bounds");
+        timer_lag.add(&r.timer_lag).expect("same bounds");
         late += r.late;
         deferred += r.deferred;
         if let Some(t) = r.stopped_at {
@@ -378,6 +383,7 @@ fn finish(
         interrupted,
         timeline: collected.timeline,
         send_lag,
+        timer_lag,
         late,
         offered,
         deferred,

@@ -7,13 +7,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::conn::{Conn, Endpoint};
+use crate::conn::{Conn, Endpoint, Reply};
 use crate::record::{ErrorKind, Recorder};
 use crate::schedule::Schedule;
 use crate::source::{RequestSource, Verdict};
+use crate::timer::PreciseTimer;
 
-/// How long before an intended send time the lane stops sleeping on the (1 ms granular) timer
-/// and starts yielding in a loop, for sub-millisecond send precision.
+/// Without a precise timer (timerfd unavailable): how long before an intended send time the
+/// lane stops sleeping on tokio's 1 ms granular timer and yields in a loop instead.
 const SPIN: Duration = Duration::from_micros(1_100);
 
 /// Pause after a failed connect in the closed model, so a dead target is not hammered in a
@@ -33,23 +34,28 @@ pub(crate) struct Clock {
 
 /// Where a lane's intended send times come from.
 pub(crate) enum Pacer {
-    /// Open model: the schedule says when; the lane waits for it.
-    Open(Box<dyn Schedule>),
+    /// Open model: the schedule says when; the lane waits for it on the worker's timer.
+    Open(Box<dyn Schedule>, Option<Rc<PreciseTimer>>),
     /// Closed model: right after the previous response (plus think time).
     Closed { think: Duration, first: bool },
 }
 
 impl Pacer {
-    /// Waits until the next intended send time and returns it; `None` once the run is over.
-    async fn next(&mut self, clock: &Clock) -> Option<Instant> {
+    /// Waits until the next intended send time and returns it, with whether the lane was
+    /// early for it (had to wait, so any lag is the timer's); `None` once the run is over.
+    async fn next(&mut self, clock: &Clock) -> Option<(Instant, bool)> {
         match self {
-            Pacer::Open(schedule) => {
+            Pacer::Open(schedule, timer) => {
                 let t = clock.start + schedule.next_offset();
                 if t >= clock.end {
                     return None;
                 }
-                wait_until(t).await;
-                Some(t)
+                let waited = Instant::now() < t;
+                match timer {
+                    Some(timer) => timer.sleep_until(t).await,
+                    None => spin_until(t).await,
+                }
+                Some((t, waited))
             }
             Pacer::Closed { think, first } => {
                 if !*first && !think.is_zero() {
@@ -57,18 +63,18 @@ impl Pacer {
                 }
                 *first = false;
                 let now = Instant::now();
-                (now < clock.end).then_some(now)
+                (now < clock.end).then_some((now, false))
             }
         }
     }
 
     fn is_open(&self) -> bool {
-        matches!(self, Pacer::Open(_))
+        matches!(self, Pacer::Open(..))
     }
 }
 
-/// Sleeps on the timer until shortly before `t`, then yields until `t` has come.
-async fn wait_until(t: Instant) {
+/// Sleeps on tokio's timer until shortly before `t`, then yields until `t` has come.
+async fn spin_until(t: Instant) {
     let now = Instant::now();
     if t > now + SPIN {
         tokio::time::sleep_until((t - SPIN).into()).await;
@@ -92,7 +98,7 @@ impl Lane {
     pub async fn run(mut self) {
         let mut conn = Conn::new();
         let open = self.pacer.is_open();
-        while let Some(intended) = self.pacer.next(&self.clock).await {
+        while let Some((intended, waited)) = self.pacer.next(&self.clock).await {
             let (req, want_body) = {
                 let mut source = self.source.borrow_mut();
                 let req = source.next_request();
@@ -105,35 +111,48 @@ impl Lane {
             let intended = if open { intended } else { sent };
             let result = conn.exchange(&self.endpoint, req, want_body).await;
             let done = Instant::now();
-            let measured = intended >= self.clock.measure_from;
-            let mut rec = self.recorder.borrow_mut();
-            if measured && open {
-                rec.sent(sent - intended);
+            if intended >= self.clock.measure_from && open {
+                self.recorder.borrow_mut().sent(sent - intended, waited);
             }
-            match result {
-                Ok(reply) => {
-                    let verdict =
-                        self.source
-                            .borrow_mut()
-                            .on_response(action, reply.status, &reply.body);
-                    let err = match verdict {
-                        Verdict::Success => None,
-                        Verdict::BadStatus => Some(ErrorKind::Status(reply.status)),
-                        Verdict::CaptureMissing => Some(ErrorKind::Capture),
-                    };
-                    if measured {
-                        rec.response(action, done - intended, done - sent, err);
-                    }
+            let failed = self.record(action, intended, sent, done, result);
+            if failed == Some(ErrorKind::Connect) && !open {
+                tokio::time::sleep(CONNECT_BACKOFF).await;
+            }
+        }
+    }
+
+    /// Records one outcome (unless it belongs to the warm-up); returns the failure, if any.
+    fn record(
+        &self,
+        action: usize,
+        intended: Instant,
+        sent: Instant,
+        done: Instant,
+        result: Result<Reply, ErrorKind>,
+    ) -> Option<ErrorKind> {
+        let measured = intended >= self.clock.measure_from;
+        let mut rec = self.recorder.borrow_mut();
+        match result {
+            Ok(reply) => {
+                let verdict = self
+                    .source
+                    .borrow_mut()
+                    .on_response(action, reply.status, &reply.body);
+                let err = match verdict {
+                    Verdict::Success => None,
+                    Verdict::BadStatus => Some(ErrorKind::Status(reply.status)),
+                    Verdict::CaptureMissing => Some(ErrorKind::Capture),
+                };
+                if measured {
+                    rec.response(action, done - intended, done - sent, err);
                 }
-                Err(kind) => {
-                    if measured {
-                        rec.failure(action, kind);
-                    }
-                    drop(rec);
-                    if kind == ErrorKind::Connect && !open {
-                        tokio::time::sleep(CONNECT_BACKOFF).await;
-                    }
+                None
+            }
+            Err(kind) => {
+                if measured {
+                    rec.failure(action, kind);
                 }
+                Some(kind)
             }
         }
     }

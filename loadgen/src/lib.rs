@@ -16,6 +16,7 @@ pub mod record;
 pub mod schedule;
 pub mod source;
 pub mod target;
+mod timer;
 pub mod traffic;
 mod worker;
 
@@ -23,6 +24,7 @@ pub use engine::{
     run, ActionOutcome, Interval, IntervalSink, NoSink, Outcome, RunError, StopHandle,
     TimelinePoint,
 };
+pub use hdrhistogram::Histogram;
 pub use fixed::{FixedAction, FixedError, FixedFactory};
 pub use plan::{LoadShape, PlanError, RunPlan};
 pub use record::{new_histogram, ActionTotals, ErrorCounts, ErrorKind};

@@ -148,6 +148,9 @@ pub(crate) struct Recorder {
     pub interval: IntervalData,
     /// Actual minus intended send time of open-model requests, microseconds.
     pub send_lag: Histogram<u64>,
+    /// The same, only for sends whose lane was idle before the intended time (so the lag is
+    /// the timer's and the generator's, not a previous response's).
+    pub timer_lag: Histogram<u64>,
     /// Requests sent more than [`LATE`] after their intended time.
     pub late: u64,
 }
@@ -161,13 +164,19 @@ impl Recorder {
             actions: (0..actions).map(|_| ActionTotals::new()).collect(),
             interval: IntervalData::new(actions),
             send_lag: new_histogram(),
+            timer_lag: new_histogram(),
             late: 0,
         }
     }
 
-    /// A send `lag` after its intended time (open model only).
-    pub fn sent(&mut self, lag: Duration) {
-        self.send_lag.saturating_record(lag.as_micros() as u64);
+    /// A send `lag` after its intended time (open model only); `waited`: the lane was idle
+    /// before the intended time.
+    pub fn sent(&mut self, lag: Duration, waited: bool) {
+        let us = lag.as_micros() as u64;
+        self.send_lag.saturating_record(us);
+        if waited {
+            self.timer_lag.saturating_record(us);
+        }
         if lag > LATE {
             self.late += 1;
         }

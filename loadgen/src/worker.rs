@@ -18,6 +18,7 @@ use crate::lane::{Clock, Lane, Pacer};
 use crate::plan::LoadShape;
 use crate::record::{ActionTotals, IntervalData, Recorder};
 use crate::source::{RequestSource, SourceFactory};
+use crate::timer::PreciseTimer;
 
 /// After the last intended send, in-flight requests get at most this long (or the timeout,
 /// if shorter) to complete.
@@ -56,6 +57,7 @@ pub(crate) enum Msg {
 pub(crate) struct WorkerResult {
     pub actions: Vec<ActionTotals>,
     pub send_lag: Histogram<u64>,
+    pub timer_lag: Histogram<u64>,
     pub late: u64,
     pub deferred: u64,
     /// When the stop signal ended this worker early, if it did.
@@ -84,13 +86,25 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     let mut sources = Vec::with_capacity(lanes.len());
     let mut handles = Vec::with_capacity(lanes.len());
     let endpoint = Rc::new(shared.endpoint.clone());
+    let timer = match shared.shape {
+        LoadShape::Open { .. } => {
+            let _guard = rt.enter();
+            PreciseTimer::new().ok()
+        }
+        LoadShape::Closed { .. } => None,
+    };
+    if let Some(t) = &timer {
+        local.spawn_local(t.clone().drive());
+    }
     for &i in &lanes {
         let source: Rc<RefCell<Box<dyn RequestSource>>> = Rc::new(RefCell::new(
             shared.factory.lane(i, shared.lanes, shared.seed),
         ));
         sources.push(source.clone());
         let pacer = match &shared.shape {
-            LoadShape::Open { schedule, .. } => Pacer::Open(schedule.lane(i, shared.lanes)),
+            LoadShape::Open { schedule, .. } => {
+                Pacer::Open(schedule.lane(i, shared.lanes), timer.clone())
+            }
             LoadShape::Closed { think, .. } => Pacer::Closed {
                 think: *think,
                 first: true,
@@ -131,6 +145,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         // Dropping the lanes closes their connections, which needs the runtime's context.
         let _guard = rt.enter();
         drop(local);
+        drop(timer);
     }
     // The measured window ends at the planned end, or earlier when stopped; responses that
     // arrive during the grace period still count in the last interval.
@@ -155,6 +170,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         result: Box::new(WorkerResult {
             actions: rec.actions,
             send_lag: rec.send_lag,
+            timer_lag: rec.timer_lag,
             late: rec.late,
             deferred,
             stopped_at,

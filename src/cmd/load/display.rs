@@ -193,13 +193,26 @@ fn footnote(run: &RunResult, o: &Outcome) -> String {
         },
     )];
     if run.model == "open" && !o.send_lag.is_empty() {
+        let q = |h: &loadgen::Histogram<u64>, q: f64| {
+            if h.is_empty() {
+                "-".to_string()
+            } else {
+                fmt_us(h.value_at_quantile(q) as f64)
+            }
+        };
         lines.push(format!(
             "send lag p99 {}, max {}; late sends (> 1 ms) {}, not sent or unanswered at the end {}; service p99 {}",
-            fmt_us(o.send_lag.value_at_quantile(0.99) as f64),
-            fmt_us(o.send_lag.max() as f64),
+            q(&o.send_lag, 0.99),
+            q(&o.send_lag, 1.0),
             fmt_count(o.late),
             fmt_count(o.unsent),
             fmt_us(run.all.service_us.p99 as f64),
+        ));
+        lines.push(format!(
+            "timer lag p99 {}, max {} (sends whose connection was idle before the intended time: {})",
+            q(&o.timer_lag, 0.99),
+            q(&o.timer_lag, 1.0),
+            fmt_count(o.timer_lag.len()),
         ));
     }
     let e = &run.errors;
