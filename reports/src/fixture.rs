@@ -49,7 +49,7 @@ pub fn build_run(scenario: &str, duration_s: u64, actions: &[ActionSpec]) -> Run
     let mut scopes = BTreeMap::new();
     for a in actions {
         all.add(&a.latency).unwrap();
-        add_errors(&mut all_errors, &a.errors);
+        all_errors.add(&a.errors);
         let scope =
             ScopeResult::from_histograms(&a.latency, &a.latency, a.latency.len(), a.errors.clone())
                 .unwrap();
@@ -94,18 +94,6 @@ pub fn build_run(scenario: &str, duration_s: u64, actions: &[ActionSpec]) -> Run
             seed: Some(42),
             ..Settings::default()
         },
-    }
-}
-
-/// Adds error counts `b` into `a`.
-pub fn add_errors(a: &mut ErrorCounts, b: &ErrorCounts) {
-    a.total += b.total;
-    a.connect += b.connect;
-    a.timeout += b.timeout;
-    a.io += b.io;
-    a.capture += b.capture;
-    for (k, v) in &b.status {
-        *a.status.entry(k.clone()).or_default() += v;
     }
 }
 

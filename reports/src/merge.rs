@@ -19,7 +19,6 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 
 use crate::error::ReportError;
-use crate::fixture::add_errors;
 use crate::histogram::new_histogram;
 use crate::run::{ErrorCounts, RunResult, ScopeResult, TimelinePoint};
 use crate::summary::decode_or_empty;
@@ -82,7 +81,7 @@ pub fn merge(inputs: &[Input], force: bool) -> Result<RunResult, ReportError> {
     merged.scenario = join_distinct(inputs.iter().map(|i| i.run.scenario.as_str()));
     merged.errors = ErrorCounts::default();
     for i in inputs {
-        add_errors(&mut merged.errors, &i.run.errors);
+        merged.errors.add(&i.run.errors);
     }
     merged.all = merge_scope("all", inputs.iter().map(|i| (i, Some(&i.run.all))))?;
     let names: std::collections::BTreeSet<&String> =
@@ -134,7 +133,7 @@ fn merge_scope<'a>(
         let mut kinds = scope.error_kinds.clone();
         // Runs without the per-scope breakdown still carry the scope's error total.
         kinds.total = scope.errors;
-        add_errors(&mut errors, &kinds);
+        errors.add(&kinds);
     }
     ScopeResult::from_histograms(&latency, &service, requests, errors)
         .map_err(|e| ReportError::histogram(format!("merged {name}"), e))

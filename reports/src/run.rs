@@ -53,6 +53,20 @@ pub struct ErrorCounts {
     pub capture: u64,
 }
 
+impl ErrorCounts {
+    /// Adds `other`'s counts (every kind and status) to these.
+    pub fn add(&mut self, other: &ErrorCounts) {
+        self.total += other.total;
+        self.connect += other.connect;
+        self.timeout += other.timeout;
+        self.io += other.io;
+        self.capture += other.capture;
+        for (status, n) in &other.status {
+            *self.status.entry(status.clone()).or_default() += n;
+        }
+    }
+}
+
 /// Results for `all` or for one action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScopeResult {

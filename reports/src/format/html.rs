@@ -28,6 +28,11 @@ pub(crate) fn esc(s: &str) -> String {
 }
 
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    table_aligned(header, rows, true)
+}
+
+/// A table; with `numeric`, every column but the first is right-aligned.
+fn table_aligned(header: &[&str], rows: &[Vec<String>], numeric: bool) -> String {
     let mut out = String::from("<table><tr>");
     for h in header {
         let _ = write!(out, "<th>{}</th>", esc(h));
@@ -36,7 +41,11 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     for r in rows {
         out.push_str("<tr>");
         for (i, c) in r.iter().enumerate() {
-            let class = if i == 0 { "" } else { " class=\"n\"" };
+            let class = if i == 0 || !numeric {
+                ""
+            } else {
+                " class=\"n\""
+            };
             let _ = write!(out, "<td{class}>{}</td>", esc(c));
         }
         out.push_str("</tr>\n");
@@ -213,6 +222,6 @@ fn errors_and_settings(s: &Summary) -> String {
         rows.push(vec![format!("mix: {action}"), fmt_pct(*share)]);
     }
     out.push_str("<h2>Settings</h2>\n");
-    out.push_str(&table(&["setting", "value"], &rows));
+    out.push_str(&table_aligned(&["setting", "value"], &rows, false));
     out
 }
