@@ -64,7 +64,9 @@ pub fn merge(inputs: &[Input], force: bool) -> Result<RunResult, ReportError> {
         .map(|(i, s)| *s + Duration::from_secs_f64(i.run.duration_s.max(0.0)))
         .max()
         .expect("at least one input");
-    let duration_s = end.duration_since(start).unwrap_or_default().as_secs_f64();
+    // To the microsecond, so that 3.506 s does not print as 3.5060000000000002.
+    let window = end.duration_since(start).unwrap_or_default();
+    let duration_s = window.as_micros() as f64 / 1e6;
 
     let mut merged = first.run.clone();
     merged.started_at = humantime::format_rfc3339_millis(start).to_string();

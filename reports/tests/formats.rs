@@ -128,3 +128,16 @@ fn hgrm_agrees_with_the_histogram() {
     assert_eq!(last[2] as u64, h.len());
     assert!(text.contains(&format!("Total count    = {:>12}]", h.len())));
 }
+
+#[test]
+fn a_run_without_requests_renders_in_every_format() {
+    let mut run = reports::fixture::build_run("empty", 1, &[]);
+    run.timeline.clear();
+    for name in Format::NAMES {
+        let format = Format::parse(name).unwrap();
+        let text = render(&run, format, &view(None)).unwrap();
+        assert!(!text.is_empty(), "{name}");
+    }
+    let hgrm = render(&run, Format::Hgrm, &view(None)).unwrap();
+    assert!(hgrm.contains("Total count    =            0]"), "{hgrm}");
+}
