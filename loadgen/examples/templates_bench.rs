@@ -1,130 +1,83 @@
 //! Benchmark: what do compiled templates cost? Runs the load engine (closed model, max
-//! throughput) with the Twitter-like scenario's templated requests and with the same requests
-//! made fixed (templates replaced by constants), alternating, in one process, and prints the
-//! req/s of each pair, the medians and the ratio. Also times rendering alone (ns/request).
+//! throughput) with the scenario's templates rendered live and with the same traffic
+//! pre-rendered before the run (fixed requests: 4096 per lane, rendered by the same source with
+//! seeded tweet ids 1..=1024 in its pool, replayed in a loop), alternating, in one process. Both
+//! sides send the same mix of the same kind of requests, so the server's work is alike and the
+//! difference is the rendering. Prints each pair's req/s, the medians and the ratio; also times
+//! rendering alone (ns/request).
 //!
-//! `cargo run --release -p loadgen --example templates_bench -- [--target URL] [--pairs N]
-//! [--secs S] [--users U]`. Without `--target` it starts a minimal responder on loopback so the
-//! client's own cost dominates (the strictest setting). `bench/templates.sh` runs both that and
-//! the reference server, pinned to separate cores.
+//! `cargo run --release -p loadgen --example templates_bench -- [--scenario FILE]
+//! [--target URL] [--pairs N] [--secs S] [--users U]` (default: scenarios/twitter.yaml). Without
+//! `--target` it starts a minimal responder on loopback so the client's own cost dominates (the
+//! strict setting). `bench/templates.sh` runs both that and the reference server, pinned to
+//! separate cores.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use estimator::*;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use loadgen::traffic::ScenarioSource;
-use loadgen::{FixedFactory, LoadShape, NoSink, RunPlan, SourceFactory, StopHandle, Target};
+use loadgen::{
+    ActionInfo, LoadShape, NoSink, PreparedRequest, RequestSource, RunPlan, SourceFactory,
+    StopHandle, Target, Verdict,
+};
 
-/// The request blocks of scenarios/twitter.yaml, with per-user-per-day rates as weights.
-fn twitter() -> Scenario {
-    let req = |method: &str, path: &str, body: Option<&str>, capture: bool| RequestSpec {
-        method: method.into(),
-        path: path.into(),
-        headers: if body.is_some() {
-            vec![("content-type".into(), "application/json".into())]
-        } else {
-            Vec::new()
-        },
-        body: body.map(str::to_owned),
-        capture: if capture {
-            vec![("tweet".into(), "id".into())]
-        } else {
-            Vec::new()
-        },
-        expect: Vec::new(),
-        locations: BTreeMap::new(),
-    };
-    let action = |name: &str, per_day: f64, request: RequestSpec| Action {
-        name: name.into(),
-        kind: ActionKind::Read,
-        rate: Rate::PerDay(per_day),
-        ingress: Payload::default(),
-        egress: Payload::default(),
-        stored: Payload::default(),
-        request: Some(request),
-    };
-    let body = r#"{"user_id": {{user}}, "text": "{{text 140}}"}"#;
-    Scenario {
-        name: "twitter".into(),
-        description: None,
-        source: None,
-        daily_active_users: None,
-        peak_factor: 1.0,
-        storage: StoragePolicy {
-            retention: Duration::from_secs(86_400),
-            replication: 1.0,
-            max_fill: 1.0,
-        },
-        cache: CachePolicy::default(),
-        capacity: Capacity::default(),
-        actions: vec![
-            action("post_tweet", 0.5, req("POST", "/tweets", Some(body), true)),
-            action(
-                "like_tweet",
-                1.0,
-                req("PUT", "/tweets/{{tweet}}/likes/{{user}}", None, false),
-            ),
-            action(
-                "view_home_timeline",
-                7.0,
-                req("GET", "/users/{{user}}/timeline?limit=20", None, false),
-            ),
-            action(
-                "view_user_timeline",
-                3.0,
-                req("GET", "/users/{{user}}/tweets?limit=20", None, false),
-            ),
-            action(
-                "follow",
-                0.2,
-                req("PUT", "/users/{{user}}/follows/{{user}}", None, false),
-            ),
-        ],
-        load: LoadSpec {
-            keys: vec![KeySpace {
-                name: "user".into(),
-                count: 10_000,
-                distribution: KeyDistribution::Zipf { exponent: 1.0 },
-            }],
-            ..LoadSpec::default()
-        },
-    }
-}
+/// Requests pre-rendered per lane.
+const PRERENDERED: usize = 4096;
 
-fn per_day(scenario: &Scenario) -> impl Fn(&str) -> Option<f64> + '_ {
-    move |name| {
-        scenario
-            .actions
-            .iter()
-            .find(|a| a.name == name)
-            .and_then(|a| match a.rate {
-                Rate::PerDay(d) => Some(d),
-                _ => None,
-            })
-    }
-}
-
-/// The same scenario with every template replaced by a constant of similar size.
-fn fixed(scenario: &Scenario) -> FixedFactory {
-    let text = "a".repeat(70);
-    let replace = |s: &str| {
-        s.replace("{{user}}", "500")
-            .replace("{{tweet}}", "1")
-            .replace("{{text 140}}", &text)
-    };
-    let mut copy = scenario.clone();
-    for action in &mut copy.actions {
-        if let Some(r) = &mut action.request {
-            r.path = replace(&r.path);
-            r.body = r.body.as_deref().map(replace);
+/// Fills every capture pool of `lane` with ids 1..=1024 (they exist on a seeded server).
+fn fill_pools(lane: &mut dyn RequestSource, actions: usize) {
+    for action in 0..actions {
+        if lane.wants_body(action) {
+            for id in 1..=1024u32 {
+                lane.on_response(action, 201, format!("{{\"id\": {id}}}").as_bytes());
+            }
         }
     }
-    let weights = per_day(scenario);
-    FixedFactory::from_scenario(&copy, |a| weights(&a.name)).expect("fixed requests are valid")
+}
+
+/// Fixed requests: the scenario's traffic rendered before the run, replayed in a loop.
+struct Replay {
+    source: ScenarioSource,
+}
+
+struct ReplayLane {
+    requests: Arc<Vec<PreparedRequest>>,
+    next: usize,
+}
+
+impl SourceFactory for Replay {
+    fn actions(&self) -> &[ActionInfo] {
+        self.source.actions()
+    }
+
+    fn lane(&self, index: usize, lanes: usize, seed: u64) -> Box<dyn RequestSource> {
+        let mut lane = self.source.lane(index, lanes, seed);
+        fill_pools(lane.as_mut(), self.actions().len());
+        let requests = (0..PRERENDERED).map(|_| lane.next_request()).collect();
+        Box::new(ReplayLane {
+            requests: Arc::new(requests),
+            next: 0,
+        })
+    }
+}
+
+impl RequestSource for ReplayLane {
+    fn next_request(&mut self) -> PreparedRequest {
+        let r = self.requests[self.next].clone();
+        self.next = (self.next + 1) % self.requests.len();
+        r
+    }
+
+    fn on_response(&mut self, _action: usize, status: u16, _body: &[u8]) -> Verdict {
+        if (200..300).contains(&status) {
+            Verdict::Success
+        } else {
+            Verdict::BadStatus
+        }
+    }
 }
 
 /// Starts a responder that answers `{"id": 1}` to everything, on its own thread.
@@ -142,10 +95,16 @@ fn start_responder() -> String {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let service = hyper::service::service_fn(|_req| async {
-                    Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from_static(
-                        b"{\"id\": 1}",
-                    ))))
+                let service = hyper::service::service_fn(|req: hyper::Request<_>| async move {
+                    // As the reference server answers: 201 with an id, 204, 200 with tweets.
+                    let (status, body): (u16, &'static [u8]) = match *req.method() {
+                        hyper::Method::POST => (201, b"{\"id\": 1}"),
+                        hyper::Method::PUT => (204, b""),
+                        _ => (200, b"{\"tweets\": [], \"next\": null}"),
+                    };
+                    let mut response = hyper::Response::new(Full::new(Bytes::from_static(body)));
+                    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                    Ok::<_, hyper::Error>(response)
                 });
                 tokio::spawn(
                     hyper::server::conn::http1::Builder::new()
@@ -157,7 +116,23 @@ fn start_responder() -> String {
     format!("http://{}", rx.recv().unwrap())
 }
 
-fn measure(target: &str, factory: Arc<dyn SourceFactory>, users: usize, secs: f64) -> f64 {
+/// CPU time (user + system) of this whole process so far, from /proc/self/stat (Linux; clock
+/// ticks of 10 ms).
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    Duration::from_millis(fields.iter().sum::<u64>() * 10)
+}
+
+/// Achieved req/s and CPU microseconds per request (client and, without --target, responder).
+fn measure(target: &str, factory: Arc<dyn SourceFactory>, users: usize, secs: f64) -> (f64, f64) {
     let plan = RunPlan {
         target: Target::parse(target).expect("target URL"),
         shape: LoadShape::Closed {
@@ -165,26 +140,26 @@ fn measure(target: &str, factory: Arc<dyn SourceFactory>, users: usize, secs: f6
             think: Duration::ZERO,
         },
         duration: Duration::from_secs_f64(secs),
-        warmup: Duration::from_millis(300),
+        warmup: Duration::ZERO,
         timeout: Duration::from_secs(5),
         threads: 1,
         seed: 1,
     };
+    let cpu = process_cpu();
     let outcome = loadgen::run(&plan, factory, &mut NoSink, &StopHandle::new()).expect("run");
+    let cpu = process_cpu().saturating_sub(cpu);
     let errors = outcome.all.errors.total();
     if errors > 0 {
         eprintln!("  ({errors} errors of {} requests)", outcome.all.requests);
     }
-    outcome.achieved_rps()
+    let cpu_us = cpu.as_secs_f64() * 1e6 / outcome.all.requests.max(1) as f64;
+    (outcome.achieved_rps(), cpu_us)
 }
 
 /// ns per `next_request` of one lane, rendering only.
 fn render_ns(factory: &dyn SourceFactory) -> f64 {
     let mut lane = factory.lane(0, 1, 1);
-    // Fill the tweet pool as responses would.
-    for id in 1..=1024u32 {
-        lane.on_response(0, 201, format!("{{\"id\": {id}}}").as_bytes());
-    }
+    fill_pools(lane.as_mut(), factory.actions().len());
     let n = 1_000_000;
     let start = Instant::now();
     let mut bytes = 0usize;
@@ -214,21 +189,25 @@ fn main() {
     let users: usize = arg(&args, "--users").map_or(32, |s| s.parse().expect("--users U"));
     let target = arg(&args, "--target").unwrap_or_else(start_responder);
 
-    let scenario = twitter();
+    let file = arg(&args, "--scenario").unwrap_or_else(|| "scenarios/twitter.yaml".into());
+    let scenario = estimator::load_file(std::path::Path::new(&file), &[])
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
     let templated: Arc<dyn SourceFactory> =
-        Arc::new(ScenarioSource::new(&scenario, per_day(&scenario)).expect("twitter templates"));
-    let fixed: Arc<dyn SourceFactory> = Arc::new(fixed(&scenario));
+        Arc::new(ScenarioSource::from_scenario(&scenario).expect("scenario templates"));
+    let fixed: Arc<dyn SourceFactory> = Arc::new(Replay {
+        source: ScenarioSource::from_scenario(&scenario).expect("scenario templates"),
+    });
 
     println!(
-        "render only: templates {:.0} ns/request, fixed {:.0} ns/request",
+        "per request, source only: templates {:.0} ns (render), fixed {:.0} ns (clone of a pre-rendered request)",
         render_ns(templated.as_ref()),
         render_ns(fixed.as_ref())
     );
     println!("engine, closed model, {users} users, 1 thread, {secs} s per run, target {target}");
-    let (mut t, mut f) = (Vec::new(), Vec::new());
+    let (mut ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
     for pair in 1..=pairs {
         // Alternate the order so drift does not favour one side.
-        let (a, b) = if pair % 2 == 1 {
+        let ((a, ca), (b, cb)) = if pair % 2 == 1 {
             let a = measure(&target, templated.clone(), users, secs);
             (a, measure(&target, fixed.clone(), users, secs))
         } else {
@@ -236,12 +215,20 @@ fn main() {
             (measure(&target, templated.clone(), users, secs), b)
         };
         println!(
-            "pair {pair}: templates {a:.0} req/s, fixed {b:.0} req/s, ratio {:.3}",
-            a / b
+            "pair {pair}: templates {a:.0} req/s ({ca:.2} us CPU/req), fixed {b:.0} req/s \
+             ({cb:.2} us CPU/req); throughput ratio {:.3}, CPU ratio {:.3}",
+            a / b,
+            cb / ca
         );
-        t.push(a);
-        f.push(b);
+        ratios.push(a / b);
+        cpu_ratios.push(cb / ca);
     }
-    let (mt, mf) = (median(&mut t), median(&mut f));
-    println!("median: templates {mt:.0} req/s, fixed {mf:.0} req/s, ratio {:.3} (templates cost {:.1}% of throughput)", mt / mf, (1.0 - mt / mf) * 100.0);
+    let (mr, mc) = (median(&mut ratios), median(&mut cpu_ratios));
+    println!(
+        "median of {pairs} pairs: throughput ratio templates/fixed {mr:.3} (templates cost {:.1}%); \
+         CPU-per-request ratio fixed/templates {mc:.3} (cost {:.1}% of CPU-bound throughput); \
+         target < 10%",
+        (1.0 - mr) * 100.0,
+        (1.0 - mc) * 100.0
+    );
 }
