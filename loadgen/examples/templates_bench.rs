@@ -173,7 +173,7 @@ fn render_ns(factory: &dyn SourceFactory) -> f64 {
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -198,13 +198,13 @@ fn main() {
         source: ScenarioSource::from_scenario(&scenario).expect("scenario templates"),
     });
 
+    let (render, clone) = (render_ns(templated.as_ref()), render_ns(fixed.as_ref()));
     println!(
-        "per request, source only: templates {:.0} ns (render), fixed {:.0} ns (clone of a pre-rendered request)",
-        render_ns(templated.as_ref()),
-        render_ns(fixed.as_ref())
+        "per request, source only: templates {render:.0} ns (render), fixed {clone:.0} ns (clone of \
+         a pre-rendered request)"
     );
     println!("engine, closed model, {users} users, 1 thread, {secs} s per run, target {target}");
-    let (mut ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
+    let (mut ratios, mut cpu_ratios, mut fixed_cpu) = (Vec::new(), Vec::new(), Vec::new());
     for pair in 1..=pairs {
         // Alternate the order so drift does not favour one side.
         let ((a, ca), (b, cb)) = if pair % 2 == 1 {
@@ -222,8 +222,16 @@ fn main() {
         );
         ratios.push(a / b);
         cpu_ratios.push(cb / ca);
+        fixed_cpu.push(cb);
     }
     let (mr, mc) = (median(&mut ratios), median(&mut cpu_ratios));
+    let cpu = median(&mut fixed_cpu);
+    println!(
+        "rendering adds {:.0} ns to {cpu:.2} us of CPU per fixed request: {:.1}% (noise-free \
+         estimate of the cost)",
+        render - clone,
+        (render - clone) / (cpu * 1e3) * 100.0
+    );
     println!(
         "median of {pairs} pairs: throughput ratio templates/fixed {mr:.3} (templates cost {:.1}%); \
          CPU-per-request ratio fixed/templates {mc:.3} (cost {:.1}% of CPU-bound throughput); \
