@@ -83,7 +83,8 @@ impl From<StoreError> for ApiError {
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Resp {
     // Serializing our own plain structs cannot fail.
-    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut body = Vec::with_capacity(512);
+    let _ = serde_json::to_writer(&mut body, value);
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
     resp.headers_mut()
@@ -248,7 +249,7 @@ async fn post_tweet(app: &App, req: Request<Incoming>) -> Result<Resp, ApiError>
     struct Created {
         id: u64,
         user_id: u64,
-        created_at: String,
+        created_at: Rfc3339,
     }
     let body = read_body(app, req).await?;
     let new: NewTweet = parse_json(&body, r#"{"user_id": 1, "text": "hello"}"#)?;
@@ -262,7 +263,7 @@ async fn post_tweet(app: &App, req: Request<Incoming>) -> Result<Resp, ApiError>
     let created = Created {
         id: t.id,
         user_id: t.user_id,
-        created_at: rfc3339(t.created_ms),
+        created_at: Rfc3339(t.created_ms),
     };
     Ok(json(StatusCode::CREATED, &created))
 }
@@ -333,9 +334,22 @@ fn metrics(app: &App) -> Resp {
     resp
 }
 
-/// RFC 3339 UTC time with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
-pub(crate) fn rfc3339(ms: u64) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+/// A time that serializes as RFC 3339 UTC with milliseconds (`2026-01-02T03:04:05.678Z`)
+/// straight into the output, with no temporary string.
+#[derive(Clone, Copy)]
+struct Rfc3339(u64);
+
+impl std::fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let time = UNIX_EPOCH + Duration::from_millis(self.0);
+        std::fmt::Display::fmt(&humantime::format_rfc3339_millis(time), f)
+    }
+}
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[derive(Serialize)]
@@ -343,7 +357,7 @@ struct TweetJson<'a> {
     id: u64,
     user_id: u64,
     text: &'a str,
-    created_at: String,
+    created_at: Rfc3339,
     likes: u64,
 }
 
@@ -353,7 +367,7 @@ impl<'a> From<&'a TweetView> for TweetJson<'a> {
             id: t.id,
             user_id: t.user_id,
             text: &t.text,
-            created_at: rfc3339(t.created_ms),
+            created_at: Rfc3339(t.created_ms),
             likes: t.likes,
         }
     }

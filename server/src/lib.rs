@@ -76,7 +76,7 @@ impl App {
     pub fn new(config: Config) -> Result<App, ServerError> {
         let fanout = store::FanoutCounters::default();
         let (store, seed) = seed::build(&config, fanout.clone())?;
-        let metrics = Metrics::new(seed.home_entries, fanout);
+        let metrics = Metrics::new(&seed, fanout);
         tracing::info!(
             timeline = %config.timeline,
             shards = config.shards,

@@ -1,6 +1,7 @@
 //! Prometheus metrics (prometheus-client): requests by route and status, latency by route,
 //! store sizes, and the fan-out work that makes push, pull and hybrid differ under load.
 
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
@@ -11,6 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::seed::SeedReport;
 use crate::store::{FanoutCounters, Store};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -48,7 +50,7 @@ fn latency_histogram() -> Histogram {
 
 impl Metrics {
     /// Registers every metric under the `napkin_` prefix.
-    pub fn new(seed_home_entries: u64, fanout: FanoutCounters) -> Metrics {
+    pub fn new(seed: &SeedReport, fanout: FanoutCounters) -> Metrics {
         let mut registry = Registry::with_prefix("napkin");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(
@@ -109,11 +111,18 @@ impl Metrics {
             m.celebrities.clone(),
         );
         let seeded: Gauge = Gauge::default();
-        seeded.set(seed_home_entries as i64);
+        seeded.set(seed.home_entries as i64);
         registry.register(
             "seed_home_entries",
             "Home timeline entries written by seeding",
             seeded,
+        );
+        let seconds = Gauge::<f64, AtomicU64>::default();
+        seconds.set(seed.elapsed.as_secs_f64());
+        registry.register(
+            "seed_duration_seconds",
+            "Time taken to seed the store",
+            seconds,
         );
         let f = &m.fanout;
         registry.register(

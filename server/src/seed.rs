@@ -7,7 +7,6 @@
 //! round-robin in time and each pushed home timeline is generated already sorted.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -15,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::Zipf;
 
 use crate::config::{Config, Strategy};
-use crate::store::{ops::now_ms, FanoutCounters, Store, Tweet, User, HOME_CAP};
+use crate::store::{ops::now_ms, FanoutCounters, Store, Text, Tweet, User, HOME_CAP};
 use crate::ServerError;
 
 /// Users per parallel block; each block has its own RNG so the graph is the same whatever the
@@ -271,7 +270,6 @@ fn shard_users(
 /// 1 ms after tweet i-1, the newest just now.
 fn gen_tweets(n: usize, t: usize, shards: usize) -> Vec<Vec<Option<Tweet>>> {
     let total = n * t;
-    let texts: Vec<Arc<str>> = TEXTS.iter().map(|&s| Arc::from(s)).collect();
     let newest_ms = now_ms();
     (0..shards)
         .map(|s| {
@@ -281,7 +279,7 @@ fn gen_tweets(n: usize, t: usize, shards: usize) -> Vec<Vec<Option<Tweet>>> {
                     Some(Tweet {
                         user_id: (i % n) as u32 + 1,
                         created_ms: newest_ms.saturating_sub((total - 1 - i) as u64),
-                        text: texts[i % texts.len()].clone(),
+                        text: Text::Static(TEXTS[i % TEXTS.len()]),
                         likers: None,
                     })
                 })

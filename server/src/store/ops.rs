@@ -2,12 +2,11 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{
-    internal_id, put_slot, sorted_insert, sorted_remove, Store, StoreError, Tweet, TweetView, User,
-    HOME_CAP,
+    internal_id, put_slot, sorted_insert, sorted_remove, Store, StoreError, Text, Tweet, TweetView,
+    User, HOME_CAP,
 };
 use crate::config::Strategy;
 
@@ -197,7 +196,7 @@ impl Store {
             self.last_tweet.fetch_sub(1, Ordering::Relaxed);
             return Err(StoreError::Full);
         };
-        let text: Arc<str> = text.into();
+        let text = Text::Shared(text.into());
         let created_ms = now_ms();
         let tweet = Tweet {
             user_id: author,

@@ -2,7 +2,7 @@
 //! list), pull (merge the followees' recent tweets) or hybrid (both, merged). Ids are assigned
 //! in posting order, so "newest first" is "largest id first" and `before` is an id bound.
 
-use super::{Store, StoreError, TweetView};
+use super::{internal_id, Store, StoreError, TweetView};
 use crate::config::Strategy;
 
 /// One page of a timeline, newest first; `next` is the `before` value of the following page.
@@ -36,11 +36,11 @@ impl Store {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let uid = self.existing_user(user_id)?;
+        let uid = internal_id(user_id).ok_or(StoreError::UnknownUser(user_id))?;
         let bound = before_bound(before);
         let ids: Vec<u32> = self
             .with_user(uid, |u| newest_below(&u.tweets, bound, limit + 1).collect())
-            .unwrap_or_default();
+            .ok_or(StoreError::UnknownUser(user_id))?;
         Ok(self.page(ids, limit, 0))
     }
 
@@ -51,7 +51,7 @@ impl Store {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let uid = self.existing_user(user_id)?;
+        let uid = internal_id(user_id).ok_or(StoreError::UnknownUser(user_id))?;
         let bound = before_bound(before);
         let take = limit + 1;
         let (mut ids, followees) = self
@@ -66,7 +66,7 @@ impl Store {
                 };
                 (pushed, pulled)
             })
-            .unwrap_or_default();
+            .ok_or(StoreError::UnknownUser(user_id))?;
         let authors = match self.strategy {
             Strategy::Push => Vec::new(),
             Strategy::Pull => followees,

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Reference server benchmark (SPEC section 7, issue 3).
+#
+# Seeds 100K users / 50 follows / 10 tweets (5M follows, 1M tweets) per timeline strategy and
+# reports seeding time, start-up time and peak RSS; then, server pinned to core 0 and wrk to
+# core 1, alternates wrk runs on GET /healthz and GET /users/{random id}/timeline?limit=20
+# (PAIRS pairs, DURATION each) and prints the median req/s and the median timeline/healthz ratio.
+# Targets: seed <= 10 s and <= 1 GiB; push timeline >= 0.5x healthz.
+#
+# Usage: bench/server.sh [strategy...]   (default: push pull hybrid)
+# Env: USERS FOLLOWS TWEETS DURATION PAIRS CONNECTIONS
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+USERS=${USERS:-100000}
+FOLLOWS=${FOLLOWS:-50}
+TWEETS=${TWEETS:-10}
+DURATION=${DURATION:-5s}
+PAIRS=${PAIRS:-3}
+CONNECTIONS=${CONNECTIONS:-32}
+STRATEGIES=("$@")
+[ ${#STRATEGIES[@]} -eq 0 ] && STRATEGIES=(push pull hybrid)
+
+command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 2; }
+command -v taskset >/dev/null || { echo "taskset is not installed: apt-get install util-linux" >&2; exit 2; }
+
+cargo build --release -p napkin >&2
+BIN=target/release/napkin
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Both runs go through the same kind of Lua script (a table of prepared requests, cycled), so
+# the client does the same work per request and the ratio measures the server.
+lua() { # lua FILE PATH_EXPRESSION
+    cat >"$1" <<LUA
+math.randomseed(12345)
+local reqs, n, i = {}, 10000, 0
+for k = 1, n do reqs[k] = wrk.format("GET", $2) end
+request = function()
+  i = i % n + 1
+  return reqs[i]
+end
+LUA
+}
+lua "$WORK/healthz.lua" '"/healthz"'
+lua "$WORK/timeline.lua" '"/users/" .. math.random(1, '"$USERS"') .. "/timeline?limit=20"'
+
+# wrk_rps URL SCRIPT: requests/s of one run; fails on socket errors or non-2xx answers.
+wrk_rps() {
+    local out
+    out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$2" "$1")
+    if grep -q "Non-2xx" <<<"$out"; then
+        echo "wrk saw non-2xx answers on $1:" >&2
+        echo "$out" >&2
+        return 1
+    fi
+    awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+printf '%-7s %8s %9s %9s %12s %12s %7s\n' strategy seed_s start_s rss_mib healthz_rps timeline_rps ratio
+for strategy in "${STRATEGIES[@]}"; do
+    log="$WORK/$strategy.log"
+    started=$(date +%s.%N)
+    taskset -c 0 "$BIN" serve --addr 127.0.0.1:0 --timeline "$strategy" --seed-users "$USERS" \
+        --seed-follows "$FOLLOWS" --seed-tweets "$TWEETS" --log-level warn \
+        >"$WORK/$strategy.out" 2>"$log" &
+    SERVER_PID=$!
+    addr=
+    for _ in $(seq 1 600); do
+        addr=$(sed -n 's/^listening on http:\/\///p' "$WORK/$strategy.out")
+        [ -n "$addr" ] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; exit 3; }
+        sleep 0.1
+    done
+    [ -n "$addr" ] || { echo "server did not start within 60 s" >&2; exit 3; }
+    start_s=$(echo "$(date +%s.%N) - $started" | bc)
+    # Seeding time as the server measured it.
+    seed_s=$(curl -s "http://$addr/metrics" | awk '/^napkin_seed_duration_seconds / {print $2}')
+    rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+    ratios=() ; hz=() ; tl=()
+    for _ in $(seq 1 "$PAIRS"); do
+        h=$(wrk_rps "http://$addr" "$WORK/healthz.lua")
+        t=$(wrk_rps "http://$addr" "$WORK/timeline.lua")
+        hz+=("$h"); tl+=("$t")
+        ratios+=("$(echo "scale=3; $t / $h" | bc)")
+    done
+    kill -TERM "$SERVER_PID"
+    wait "$SERVER_PID" || { echo "server exited non-zero after SIGTERM" >&2; exit 3; }
+    SERVER_PID=
+    printf '%-7s %8.2f %9.2f %9d %12.0f %12.0f %7.3f\n' "$strategy" "$seed_s" "$start_s" \
+        $((rss_kib / 1024)) "$(printf '%s\n' "${hz[@]}" | median)" \
+        "$(printf '%s\n' "${tl[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | median)"
+done
+echo "targets: seed+start <= 10 s, rss <= 1024 MiB, push timeline/healthz >= 0.5 (median of $PAIRS pairs, ${DURATION} each, wrk -t1 -c$CONNECTIONS)"
