@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::Zipf;
 
 use crate::config::{Config, Strategy};
-use crate::store::{ops::now_ms, FanoutCounters, Store, Text, Tweet, User, HOME_CAP};
+use crate::store::{ops::now_ms, FanoutCounters, Store, Text, Tweet, TweetTable, User, HOME_CAP};
 use crate::ServerError;
 
 /// Users per parallel block; each block has its own RNG so the graph is the same whatever the
@@ -119,6 +119,7 @@ pub fn build(
         config.celebrity_threshold,
         users,
         tweets,
+        (n * t) as u64,
         celebrities,
         counters,
     );
@@ -266,26 +267,20 @@ fn shard_users(
     out
 }
 
-/// Seeded tweets, already in their shards: tweet id i is by author ((i-1) % N) + 1, posted
-/// 1 ms after tweet i-1, the newest just now.
-fn gen_tweets(n: usize, t: usize, shards: usize) -> Vec<Vec<Option<Tweet>>> {
+/// Seeded tweets: tweet id i is by author ((i-1) % N) + 1, posted 1 ms after tweet i-1, the
+/// newest just now.
+fn gen_tweets(n: usize, t: usize, shards: usize) -> TweetTable {
     let total = n * t;
     let newest_ms = now_ms();
-    (0..shards)
-        .map(|s| {
-            (s..total)
-                .step_by(shards)
-                .map(|i| {
-                    Some(Tweet {
-                        user_id: (i % n) as u32 + 1,
-                        created_ms: newest_ms.saturating_sub((total - 1 - i) as u64),
-                        text: Text::Static(TEXTS[i % TEXTS.len()]),
-                        likers: None,
-                    })
-                })
-                .collect()
-        })
-        .collect()
+    let tweets = (0..total).map(|i| {
+        let created = newest_ms.saturating_sub((total - 1 - i) as u64);
+        Tweet::new(
+            (i % n) as u32 + 1,
+            created,
+            Text::Static(TEXTS[i % TEXTS.len()]),
+        )
+    });
+    TweetTable::seeded(tweets, shards)
 }
 
 type Distribution = (Vec<(u64, u32)>, Vec<(f64, u32)>);

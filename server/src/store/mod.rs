@@ -7,8 +7,8 @@
 
 pub(crate) mod ops;
 mod timeline;
+mod tweets;
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -18,6 +18,8 @@ use prometheus_client::metrics::counter::Counter;
 use crate::config::Strategy;
 
 pub use timeline::Page;
+pub use tweets::Tweet;
+pub(crate) use tweets::TweetTable;
 
 /// Pushed home timelines keep only the newest entries, as large services do.
 pub const HOME_CAP: usize = 800;
@@ -64,17 +66,6 @@ impl std::ops::Deref for Text {
     }
 }
 
-/// One tweet.
-#[derive(Debug)]
-pub struct Tweet {
-    pub(crate) user_id: u32,
-    pub(crate) created_ms: u64,
-    pub(crate) text: Text,
-    /// Boxed so a tweet without likes costs 8 bytes here, not a 48-byte empty set.
-    #[allow(clippy::box_collection)]
-    pub(crate) likers: Option<Box<HashSet<u32>>>,
-}
-
 /// A tweet as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TweetView {
@@ -113,7 +104,7 @@ pub struct Store {
     pub(crate) strategy: Strategy,
     pub(crate) threshold: u32,
     pub(crate) users: Box<[Slots<User>]>,
-    pub(crate) tweets: Box<[Slots<Tweet>]>,
+    pub(crate) tweets: TweetTable,
     pub(crate) last_user: AtomicU64,
     pub(crate) last_tweet: AtomicU64,
     pub(crate) follows: AtomicU64,
@@ -136,7 +127,8 @@ impl Store {
             strategy,
             threshold,
             (0..shards).map(|_| Vec::new()).collect(),
-            (0..shards).map(|_| Vec::new()).collect(),
+            TweetTable::seeded(std::iter::empty(), shards),
+            0,
             Vec::new(),
             counters,
         )
@@ -147,11 +139,12 @@ impl Store {
         strategy: Strategy,
         threshold: u32,
         users: Vec<Vec<Option<User>>>,
-        tweets: Vec<Vec<Option<Tweet>>>,
+        tweets: TweetTable,
+        tweet_count: u64,
         celebrities: Vec<u32>,
         counters: FanoutCounters,
     ) -> Store {
-        let (last_user, last_tweet) = (slot_count(&users), slot_count(&tweets));
+        let (last_user, last_tweet) = (slot_count(&users), tweet_count);
         let follows = users
             .iter()
             .flatten()
@@ -162,7 +155,7 @@ impl Store {
             strategy,
             threshold,
             users: wrap_slots(users),
-            tweets: wrap_slots(tweets),
+            tweets,
             last_user: AtomicU64::new(last_user),
             last_tweet: AtomicU64::new(last_tweet),
             follows: AtomicU64::new(follows),

@@ -1,6 +1,5 @@
 //! Writes and point reads of the store: users, follows, tweets, likes, and the push fan-out.
 
-use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -198,14 +197,8 @@ impl Store {
         };
         let text = Text::Shared(text.into());
         let created_ms = now_ms();
-        let tweet = Tweet {
-            user_id: author,
-            created_ms,
-            text: text.clone(),
-            likers: None,
-        };
-        let (shard, slot) = self.locate(tid);
-        put_slot(&mut self.tweets[shard].0.write(), slot, tweet);
+        self.tweets
+            .insert(tid, Tweet::new(author, created_ms, text.clone()));
         let celebrity = self.strategy == Strategy::Hybrid && self.is_celebrity(author);
         let push = self.pushes_for(celebrity);
         let followers = self
@@ -261,37 +254,29 @@ impl Store {
         let unknown = StoreError::UnknownTweet(tweet_id);
         let tid = internal_id(tweet_id).ok_or(unknown.clone())?;
         let uid = self.existing_user(user_id)?;
-        let (shard, slot) = self.locate(tid);
-        let mut guard = self.tweets[shard].0.write();
-        let tweet = guard
-            .get_mut(slot)
-            .and_then(Option::as_mut)
-            .ok_or(unknown)?;
-        tweet
-            .likers
-            .get_or_insert_with(|| Box::new(HashSet::new()))
-            .insert(uid);
-        Ok(())
+        if self.tweets.like(tid, uid) {
+            Ok(())
+        } else {
+            Err(unknown)
+        }
     }
 
     /// One tweet by id.
     pub fn get_tweet(&self, tweet_id: u64) -> Result<TweetView, StoreError> {
+        let snapshot = self.tweets.snapshot();
         internal_id(tweet_id)
-            .and_then(|tid| self.view(tid))
+            .and_then(|tid| Some(view(tid, snapshot.get(tid)?)))
             .ok_or(StoreError::UnknownTweet(tweet_id))
     }
+}
 
-    /// The API view of a stored tweet.
-    pub(crate) fn view(&self, tid: u32) -> Option<TweetView> {
-        let (shard, slot) = self.locate(tid);
-        let guard = self.tweets[shard].0.read();
-        let t = guard.get(slot)?.as_ref()?;
-        Some(TweetView {
-            id: u64::from(tid),
-            user_id: u64::from(t.user_id),
-            text: t.text.clone(),
-            created_ms: t.created_ms,
-            likes: t.likers.as_ref().map_or(0, |l| l.len() as u64),
-        })
+/// The API view of a stored tweet.
+pub(crate) fn view(tid: u32, t: &Tweet) -> TweetView {
+    TweetView {
+        id: u64::from(tid),
+        user_id: u64::from(t.user_id),
+        text: t.text.clone(),
+        created_ms: t.created_ms,
+        likes: u64::from(t.likes.load(Ordering::Relaxed)),
     }
 }

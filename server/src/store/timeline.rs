@@ -2,6 +2,7 @@
 //! list), pull (merge the followees' recent tweets) or hybrid (both, merged). Ids are assigned
 //! in posting order, so "newest first" is "largest id first" and `before` is an id bound.
 
+use super::ops::view;
 use super::{internal_id, Store, StoreError, TweetView};
 use crate::config::Strategy;
 
@@ -126,7 +127,11 @@ impl Store {
         } else {
             None
         };
-        let tweets = ids.into_iter().filter_map(|id| self.view(id)).collect();
+        let snapshot = self.tweets.snapshot();
+        let tweets = ids
+            .into_iter()
+            .filter_map(|id| Some(view(id, snapshot.get(id)?)))
+            .collect();
         Page {
             tweets,
             next,
