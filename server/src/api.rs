@@ -3,7 +3,7 @@
 //! was wrong and how to fix it.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -12,8 +12,9 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
-use crate::store::{Page, StoreError, TweetView};
+use crate::store::{Page, StoreError, Text, TweetView};
 use crate::App;
 
 /// Tweet text limit, in characters (Unicode scalar values), not bytes.
@@ -83,7 +84,12 @@ impl From<StoreError> for ApiError {
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Resp {
     // Serializing our own plain structs cannot fail.
-    let mut body = Vec::with_capacity(512);
+    json_sized(status, value, 128)
+}
+
+/// [`json`] with a first guess of the body size, to avoid regrowing large bodies.
+fn json_sized<T: Serialize>(status: StatusCode, value: &T, size_hint: usize) -> Resp {
+    let mut body = Vec::with_capacity(size_hint);
     let _ = serde_json::to_writer(&mut body, value);
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
@@ -321,7 +327,8 @@ fn timeline(app: &App, id: &str, query: Option<&str>, home: bool) -> Result<Resp
     } else {
         app.store.user_timeline(id, before, limit)?
     };
-    Ok(json(StatusCode::OK, &PageJson::from(&page)))
+    let size = 32 + page.tweets.iter().map(|t| 96 + t.text.len()).sum::<usize>();
+    Ok(json_sized(StatusCode::OK, &PageJson::from(&page), size))
 }
 
 fn metrics(app: &App) -> Resp {
@@ -352,11 +359,39 @@ impl Serialize for Rfc3339 {
     }
 }
 
+/// Tweet text for JSON: seeded texts are escaped once and copied raw (escaping is the largest
+/// user-space cost of a timeline page otherwise).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TextJson<'a> {
+    Raw(&'static RawValue),
+    Plain(&'a str),
+}
+
+impl<'a> TextJson<'a> {
+    fn of(text: &'a Text) -> TextJson<'a> {
+        static ESCAPED: OnceLock<Vec<Box<RawValue>>> = OnceLock::new();
+        let escaped = ESCAPED.get_or_init(|| {
+            crate::seed::TEXTS
+                .iter()
+                .filter_map(|t| RawValue::from_string(serde_json::to_string(t).ok()?).ok())
+                .collect()
+        });
+        match text {
+            Text::Seeded(i) => match escaped.get(usize::from(*i)) {
+                Some(raw) => TextJson::Raw(raw),
+                None => TextJson::Plain(text),
+            },
+            Text::Shared(s) => TextJson::Plain(s),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct TweetJson<'a> {
     id: u64,
     user_id: u64,
-    text: &'a str,
+    text: TextJson<'a>,
     created_at: Rfc3339,
     likes: u64,
 }
@@ -366,7 +401,7 @@ impl<'a> From<&'a TweetView> for TweetJson<'a> {
         TweetJson {
             id: t.id,
             user_id: t.user_id,
-            text: &t.text,
+            text: TextJson::of(&t.text),
             created_at: Rfc3339(t.created_ms),
             likes: t.likes,
         }

@@ -22,7 +22,7 @@ use crate::ServerError;
 const BLOCK: usize = 4096;
 
 /// Texts of seeded tweets, shared by reference.
-const TEXTS: [&str; 8] = [
+pub const TEXTS: [&str; 8] = [
     "Shipping a new feature today. Capacity planning first, load test second, coffee third.",
     "Latency is a distribution, not a number. Always look at the tail.",
     "Fan-out on write is cheap until a celebrity tweets.",
@@ -277,7 +277,7 @@ fn gen_tweets(n: usize, t: usize, shards: usize) -> TweetTable {
         Tweet::new(
             (i % n) as u32 + 1,
             created,
-            Text::Static(TEXTS[i % TEXTS.len()]),
+            Text::Seeded((i % TEXTS.len()) as u8),
         )
     });
     TweetTable::seeded(tweets, shards)

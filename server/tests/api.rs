@@ -190,7 +190,15 @@ async fn healthz_and_metrics() {
     let mut c = srv.client().await;
     let r = c.get("/healthz").await;
     assert_eq!((r.status, r.json["status"].as_str()), (200, Some("ok")));
-    c.page("/users/7/timeline?limit=5").await;
+    let r = c.get("/users/7/timeline?limit=5").await;
+    let tweets = r.json["tweets"].as_array().unwrap();
+    assert!(!tweets.is_empty());
+    for t in tweets {
+        let text = t["text"].as_str().unwrap();
+        assert!(server::seed::TEXTS.contains(&text), "{text:?}");
+        let id = t["id"].as_u64().unwrap();
+        assert_eq!(c.get(&format!("/tweets/{id}")).await.json, *t);
+    }
     c.get("/nope").await;
     let r = c.get("/metrics").await;
     assert_eq!(r.status, 200);

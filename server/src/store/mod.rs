@@ -47,11 +47,11 @@ pub struct User {
     pub(crate) home: Vec<u32>,
 }
 
-/// Tweet text: seeded tweets point at static text (free to copy, no shared reference count to
-/// contend on); posted tweets own theirs.
+/// Tweet text: seeded tweets refer to one of [`crate::seed::TEXTS`] (free to copy, no shared
+/// reference count to contend on, JSON-escaped once); posted tweets own theirs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
-    Static(&'static str),
+    Seeded(u8),
     Shared(Arc<str>),
 }
 
@@ -60,7 +60,7 @@ impl std::ops::Deref for Text {
 
     fn deref(&self) -> &str {
         match self {
-            Text::Static(s) => s,
+            Text::Seeded(i) => crate::seed::TEXTS[usize::from(*i) % crate::seed::TEXTS.len()],
             Text::Shared(s) => s,
         }
     }
