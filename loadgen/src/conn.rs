@@ -3,6 +3,7 @@
 //! HTTP/1.1 without pipelining, as wrk and wrk2 do.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,10 +26,21 @@ pub(crate) struct Endpoint {
     pub timeout: Duration,
 }
 
+type Driver = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+
+/// An open connection: the request handle and hyper's connection future, which the lane
+/// drives itself while a request is in flight (no extra task and wake-up per request).
+struct Open {
+    sender: SendRequest<Full<Bytes>>,
+    driver: Pin<Box<Driver>>,
+}
+
 /// A lane's connection; `None` until first used or after a failure.
 pub(crate) struct Conn {
-    sender: Option<SendRequest<Full<Bytes>>>,
+    open: Option<Open>,
     next_addr: usize,
+    /// The request timeout, re-armed for every request (no timer allocation per request).
+    timeout: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// A response that arrived: status and body (empty unless asked for).
@@ -40,8 +52,9 @@ pub(crate) struct Reply {
 impl Conn {
     pub fn new() -> Conn {
         Conn {
-            sender: None,
+            open: None,
             next_addr: 0,
+            timeout: None,
         }
     }
 
@@ -55,22 +68,31 @@ impl Conn {
     ) -> Result<Reply, ErrorKind> {
         let request = build(ep, req).map_err(|_| ErrorKind::Io)?;
         let deadline = tokio::time::Instant::now() + ep.timeout;
-        let result =
-            tokio::time::timeout_at(deadline, self.exchange_inner(ep, request, want_body)).await;
+        let mut timer = self
+            .timeout
+            .take()
+            .unwrap_or_else(|| Box::pin(tokio::time::sleep_until(deadline)));
+        timer.as_mut().reset(deadline);
+        let mut connected = false;
+        let result = tokio::select! {
+            biased;
+            r = self.exchange_inner(ep, request, want_body, &mut connected) => Ok(r),
+            _ = timer.as_mut() => Err(()),
+        };
+        self.timeout = Some(timer);
         match result {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(kind)) => {
-                self.sender = None;
+                self.open = None;
                 Err(kind)
             }
             Err(_) => {
-                let kind = if self.sender.is_some() {
+                self.open = None;
+                Err(if connected {
                     ErrorKind::Timeout
                 } else {
                     ErrorKind::Connect
-                };
-                self.sender = None;
-                Err(kind)
+                })
             }
         }
     }
@@ -80,48 +102,72 @@ impl Conn {
         ep: &Endpoint,
         request: Request<Full<Bytes>>,
         want_body: bool,
+        connected: &mut bool,
     ) -> Result<Reply, ErrorKind> {
-        let sender = self.ready_sender(ep).await?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|_| ErrorKind::Io)?;
-        let status = response.status().as_u16();
-        let mut body = response.into_body();
-        let bytes = if want_body {
-            body.collect().await.map_err(|_| ErrorKind::Io)?.to_bytes()
-        } else {
-            while let Some(frame) = body.frame().await {
-                frame.map_err(|_| ErrorKind::Io)?;
+        self.ready(ep).await?;
+        *connected = true;
+        let (result, ended) = {
+            let Open { sender, driver } = self.open.as_mut().expect("ready");
+            let work = async {
+                let response = sender
+                    .send_request(request)
+                    .await
+                    .map_err(|_| ErrorKind::Io)?;
+                let status = response.status().as_u16();
+                let mut body = response.into_body();
+                let bytes = if want_body {
+                    body.collect().await.map_err(|_| ErrorKind::Io)?.to_bytes()
+                } else {
+                    while let Some(frame) = body.frame().await {
+                        frame.map_err(|_| ErrorKind::Io)?;
+                    }
+                    Bytes::new()
+                };
+                Ok(Reply {
+                    status,
+                    body: bytes,
+                })
+            };
+            tokio::pin!(work);
+            tokio::select! {
+                biased;
+                r = &mut work => (r, false),
+                // The connection ended (closed by the server, or an error); a response that was
+                // already complete is still delivered, then the connection is dropped.
+                _ = driver.as_mut() => (work.await, true),
             }
-            Bytes::new()
         };
-        Ok(Reply {
-            status,
-            body: bytes,
-        })
+        if ended {
+            self.open = None;
+        }
+        result
     }
 
-    /// The open connection, ready for a request; reconnects once if the server closed it.
-    async fn ready_sender(
-        &mut self,
-        ep: &Endpoint,
-    ) -> Result<&mut SendRequest<Full<Bytes>>, ErrorKind> {
-        if let Some(s) = self.sender.as_mut() {
-            if s.ready().await.is_err() {
-                self.sender = None;
+    /// Makes sure an open connection is ready for a request. A kept-alive connection that the
+    /// server closed meanwhile is replaced silently; a fresh one that fails is an error.
+    async fn ready(&mut self, ep: &Endpoint) -> Result<(), ErrorKind> {
+        loop {
+            let fresh = self.open.is_none();
+            if fresh {
+                self.open = Some(self.connect(ep).await?);
+            }
+            let Open { sender, driver } = self.open.as_mut().expect("set above");
+            let ok = tokio::select! {
+                biased;
+                r = sender.ready() => r.is_ok(),
+                _ = driver.as_mut() => false,
+            };
+            if ok {
+                return Ok(());
+            }
+            self.open = None;
+            if fresh {
+                return Err(ErrorKind::Io);
             }
         }
-        if self.sender.is_none() {
-            let sender = self.connect(ep).await?;
-            self.sender = Some(sender);
-        }
-        let sender = self.sender.as_mut().expect("set above");
-        sender.ready().await.map_err(|_| ErrorKind::Io)?;
-        Ok(sender)
     }
 
-    async fn connect(&mut self, ep: &Endpoint) -> Result<SendRequest<Full<Bytes>>, ErrorKind> {
+    async fn connect(&mut self, ep: &Endpoint) -> Result<Open, ErrorKind> {
         let addr = ep.addrs[self.next_addr % ep.addrs.len()];
         let stream = match TcpStream::connect(addr).await {
             Ok(s) => s,
@@ -131,13 +177,13 @@ impl Conn {
             }
         };
         stream.set_nodelay(true).map_err(|_| ErrorKind::Connect)?;
-        let (sender, conn) = http1::handshake(TokioIo::new(stream))
+        let (sender, driver) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|_| ErrorKind::Connect)?;
-        tokio::task::spawn_local(async move {
-            let _ = conn.await;
-        });
-        Ok(sender)
+        Ok(Open {
+            sender,
+            driver: Box::pin(driver),
+        })
     }
 }
 
@@ -148,13 +194,14 @@ fn build(ep: &Endpoint, req: PreparedRequest) -> Result<Request<Full<Bytes>>, hy
         Uri::try_from(format!("{}{}", ep.prefix, req.path))?
     };
     // hyper adds content-length itself for a body of known size.
-    let mut builder = Request::builder()
-        .method(req.method)
-        .uri(uri)
-        .header(HOST, ep.host.clone());
-    let headers = builder.headers_mut().expect("builder is valid so far");
+    let mut request = Request::new(Full::new(req.body));
+    *request.method_mut() = req.method;
+    *request.uri_mut() = uri;
+    let headers = request.headers_mut();
+    headers.reserve(req.headers.len() + 1);
+    headers.insert(HOST, ep.host.clone());
     for (k, v) in req.headers {
         headers.insert(k, v);
     }
-    builder.body(Full::new(req.body))
+    Ok(request)
 }

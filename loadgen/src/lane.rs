@@ -134,10 +134,10 @@ impl Lane {
         let mut rec = self.recorder.borrow_mut();
         match result {
             Ok(reply) => {
-                let verdict = self
-                    .source
-                    .borrow_mut()
-                    .on_response(action, reply.status, &reply.body);
+                let verdict =
+                    self.source
+                        .borrow_mut()
+                        .on_response(action, reply.status, &reply.body);
                 let err = match verdict {
                     Verdict::Success => None,
                     Verdict::BadStatus => Some(ErrorKind::Status(reply.status)),

@@ -24,8 +24,8 @@ pub use engine::{
     run, ActionOutcome, Interval, IntervalSink, NoSink, Outcome, RunError, StopHandle,
     TimelinePoint,
 };
-pub use hdrhistogram::Histogram;
 pub use fixed::{FixedAction, FixedError, FixedFactory};
+pub use hdrhistogram::Histogram;
 pub use plan::{LoadShape, PlanError, RunPlan};
 pub use record::{new_histogram, ActionTotals, ErrorCounts, ErrorKind};
 pub use schedule::{Constant, Schedule, ScheduleSpec};

@@ -136,6 +136,16 @@ fn statuses_outside_expect_are_errors_by_code() {
     assert_eq!(out.all.successes(), 0);
 }
 
+#[test]
+fn connections_closed_after_a_response_are_reopened_without_errors() {
+    let server = TestServer::start();
+    server.state.close.store(true, Ordering::SeqCst);
+    let out = run(&open(&server.url(), 100.0, 2, 1.0));
+    assert_eq!(out.all.requests, 100);
+    assert_eq!(out.all.errors.total(), 0, "{:?}", out.all.errors);
+    assert_eq!(server.requests(), 100);
+}
+
 fn assert_ends_on_time(plan: &RunPlan) -> Outcome {
     let t = Instant::now();
     let out = run(plan);

@@ -27,6 +27,8 @@ pub struct State {
     pub status: AtomicU16,
     /// Extra delay per request, microseconds.
     pub delay_us: AtomicU64,
+    /// Answer with `connection: close` (the server closes after each response).
+    pub close: std::sync::atomic::AtomicBool,
     /// Requests arriving inside this window wait until its end.
     pub freeze: Mutex<Option<(Instant, Instant)>>,
 }
@@ -123,8 +125,11 @@ async fn handle(
         0 => 200,
         s => s,
     };
-    let resp = Response::builder()
-        .status(status)
+    let mut resp = Response::builder().status(status);
+    if state.close.load(Ordering::SeqCst) {
+        resp = resp.header("connection", "close");
+    }
+    let resp = resp
         .body(Full::new(Bytes::from_static(b"{\"id\": 1}")))
         .unwrap();
     Ok(resp)
