@@ -50,21 +50,30 @@ LUA
 lua "$WORK/healthz.lua" '"/healthz"'
 lua "$WORK/timeline.lua" '"/users/" .. math.random(1, '"$USERS"') .. "/timeline?limit=20"'
 
-# wrk_rps URL SCRIPT: requests/s of one run; fails on socket errors or non-2xx answers.
-wrk_rps() {
-    local out
+# cpu_ticks: user+system clock ticks the server has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+# wrk_run URL SCRIPT: prints "req/s server-cpu-us-per-request"; fails on socket errors or
+# non-2xx answers. CPU per request is robust to other load on the machine; req/s is not.
+wrk_run() {
+    local out before after requests
+    before=$(cpu_ticks)
     out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$2" "$1")
-    if grep -q "Non-2xx" <<<"$out"; then
-        echo "wrk saw non-2xx answers on $1:" >&2
+    after=$(cpu_ticks)
+    if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
+        echo "wrk saw errors on $1:" >&2
         echo "$out" >&2
         return 1
     fi
-    awk '/Requests\/sec/ {print $2}' <<<"$out"
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(echo "scale=2; ($after - $before) * $TICK_US / $requests" | bc)"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '%-7s %8s %9s %9s %12s %12s %7s\n' strategy seed_s start_s rss_mib healthz_rps timeline_rps ratio
+printf '%-7s %7s %8s %8s %11s %12s %6s %9s %10s %9s\n' strategy seed_s start_s rss_mib \
+    healthz_rps timeline_rps ratio healthz_us timeline_us cpu_ratio
 for strategy in "${STRATEGIES[@]}"; do
     log="$WORK/$strategy.log"
     started=$(date +%s.%N)
@@ -84,18 +93,25 @@ for strategy in "${STRATEGIES[@]}"; do
     # Seeding time as the server measured it.
     seed_s=$(curl -s "http://$addr/metrics" | awk '/^napkin_seed_duration_seconds / {print $2}')
     rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
-    ratios=() ; hz=() ; tl=()
+    ratios=() ; hz=() ; tl=() ; hz_us=() ; tl_us=() ; cpu_ratios=()
     for _ in $(seq 1 "$PAIRS"); do
-        h=$(wrk_rps "http://$addr" "$WORK/healthz.lua")
-        t=$(wrk_rps "http://$addr" "$WORK/timeline.lua")
-        hz+=("$h"); tl+=("$t")
+        read -r h hu < <(wrk_run "http://$addr" "$WORK/healthz.lua")
+        read -r t tu < <(wrk_run "http://$addr" "$WORK/timeline.lua")
+        [ -n "${h:-}" ] && [ -n "${t:-}" ] || { echo "a wrk run failed" >&2; exit 3; }
+        hz+=("$h"); tl+=("$t"); hz_us+=("$hu"); tl_us+=("$tu")
         ratios+=("$(echo "scale=3; $t / $h" | bc)")
+        cpu_ratios+=("$(echo "scale=3; $hu / $tu" | bc)")
     done
     kill -TERM "$SERVER_PID"
     wait "$SERVER_PID" || { echo "server exited non-zero after SIGTERM" >&2; exit 3; }
     SERVER_PID=
-    printf '%-7s %8.2f %9.2f %9d %12.0f %12.0f %7.3f\n' "$strategy" "$seed_s" "$start_s" \
-        $((rss_kib / 1024)) "$(printf '%s\n' "${hz[@]}" | median)" \
-        "$(printf '%s\n' "${tl[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | median)"
+    printf '%-7s %7.2f %8.2f %8d %11.0f %12.0f %6.3f %9.2f %10.2f %9.3f\n' "$strategy" "$seed_s" \
+        "$start_s" $((rss_kib / 1024)) "$(printf '%s\n' "${hz[@]}" | median)" \
+        "$(printf '%s\n' "${tl[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | median)" \
+        "$(printf '%s\n' "${hz_us[@]}" | median)" "$(printf '%s\n' "${tl_us[@]}" | median)" \
+        "$(printf '%s\n' "${cpu_ratios[@]}" | median)"
 done
-echo "targets: seed+start <= 10 s, rss <= 1024 MiB, push timeline/healthz >= 0.5 (median of $PAIRS pairs, ${DURATION} each, wrk -t1 -c$CONNECTIONS)"
+echo "ratio = timeline/healthz req/s; *_us = server CPU microseconds per request;"
+echo "cpu_ratio = healthz_us/timeline_us (the req/s ratio a saturated server core would give)."
+echo "targets: seed+start <= 10 s, rss <= 1024 MiB, push ratio >= 0.5"
+echo "(medians of $PAIRS pairs, ${DURATION} each, wrk -t1 -c$CONNECTIONS, server on core 0, wrk on core 1)"

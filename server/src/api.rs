@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::store::{Page, StoreError, Text, TweetView};
+use crate::time::Rfc3339;
 use crate::App;
 
 /// Tweet text limit, in characters (Unicode scalar values), not bytes.
@@ -339,24 +340,6 @@ fn metrics(app: &App) -> Resp {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     resp
-}
-
-/// A time that serializes as RFC 3339 UTC with milliseconds (`2026-01-02T03:04:05.678Z`)
-/// straight into the output, with no temporary string.
-#[derive(Clone, Copy)]
-struct Rfc3339(u64);
-
-impl std::fmt::Display for Rfc3339 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let time = UNIX_EPOCH + Duration::from_millis(self.0);
-        std::fmt::Display::fmt(&humantime::format_rfc3339_millis(time), f)
-    }
-}
-
-impl Serialize for Rfc3339 {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
 }
 
 /// Tweet text for JSON: seeded texts are escaped once and copied raw (escaping is the largest

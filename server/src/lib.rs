@@ -27,6 +27,7 @@ mod config;
 mod metrics;
 pub mod seed;
 pub mod store;
+mod time;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -17,7 +17,11 @@ pub struct Page {
 
 /// The newest `take` ids of an ascending list that are strictly below `before`, newest first.
 fn newest_below(ids: &[u32], before: u32, take: usize) -> impl Iterator<Item = u32> + '_ {
-    let end = ids.partition_point(|&id| id < before);
+    // The first page (no `before`) is the common case: skip the binary search and its misses.
+    let end = match ids.last() {
+        Some(&newest) if newest < before => ids.len(),
+        _ => ids.partition_point(|&id| id < before),
+    };
     ids[end.saturating_sub(take)..end].iter().rev().copied()
 }
 
