@@ -162,6 +162,40 @@ fn an_unreachable_target_ends_on_time_with_exit_3() {
 }
 
 #[test]
+fn a_target_that_closes_every_connection_ends_on_time_with_exit_3() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Accepts and immediately closes (bounded: the run opens far fewer connections).
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(10_000) {
+            drop(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(&dir, "  rate: 50\n  duration: 1s\n  connections: 2\n");
+    let out = dir.path().join("run.json");
+    let t = std::time::Instant::now();
+    let (code, text) = napkin(&[
+        file.to_str().unwrap(),
+        "--target",
+        &format!("http://{addr}"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("no request succeeded"), "{text}");
+    let run = read_json(&out);
+    assert_eq!(run["requests"], 50);
+    assert_eq!(run["errors"]["total"], 50);
+    assert!(
+        run["errors"]["io"].as_u64().unwrap() > 0,
+        "{}",
+        run["errors"]
+    );
+}
+
+#[test]
 fn bad_input_exits_2_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let ok = scenario(&dir, "  rate: 10\n  duration: 1s\n");
