@@ -312,3 +312,34 @@ fn a_stopped_run_writes_an_interrupted_result() {
     assert!((0.5..2.0).contains(&d), "{d}");
     assert!(run["requests"].as_u64().unwrap() > 40);
 }
+
+#[test]
+fn sigint_stops_the_binary_with_an_interrupted_result() {
+    let server = Http::start(200);
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(&dir, "  rate: 100\n  duration: 30s\n");
+    let out = dir.path().join("run.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_napkin"))
+        .args(["load", file.to_str().unwrap(), "--target", &server.url()])
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("interrupted"), "{text}");
+    let run = read_json(&out);
+    assert_eq!(run["interrupted"], true);
+    assert!(run["requests"].as_u64().unwrap() > 50);
+}
