@@ -72,7 +72,7 @@ wrk_run() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '%-7s %7s %8s %8s %11s %12s %6s %9s %10s %9s\n' strategy seed_s start_s rss_mib \
+printf '%-7s %7s %8s %8s %8s %11s %12s %6s %9s %10s %9s\n' strategy seed_s start_s rss_mib rss_end \
     healthz_rps timeline_rps ratio healthz_us timeline_us cpu_ratio
 for strategy in "${STRATEGIES[@]}"; do
     log="$WORK/$strategy.log"
@@ -102,15 +102,17 @@ for strategy in "${STRATEGIES[@]}"; do
         ratios+=("$(echo "scale=3; $t / $h" | bc)")
         cpu_ratios+=("$(echo "scale=3; $hu / $tu" | bc)")
     done
+    rss_end_kib=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
     kill -TERM "$SERVER_PID"
     wait "$SERVER_PID" || { echo "server exited non-zero after SIGTERM" >&2; exit 3; }
     SERVER_PID=
-    printf '%-7s %7.2f %8.2f %8d %11.0f %12.0f %6.3f %9.2f %10.2f %9.3f\n' "$strategy" "$seed_s" \
-        "$start_s" $((rss_kib / 1024)) "$(printf '%s\n' "${hz[@]}" | median)" \
+    printf '%-7s %7.2f %8.2f %8d %8d %11.0f %12.0f %6.3f %9.2f %10.2f %9.3f\n' "$strategy" "$seed_s" \
+        "$start_s" $((rss_kib / 1024)) $((rss_end_kib / 1024)) "$(printf '%s\n' "${hz[@]}" | median)" \
         "$(printf '%s\n' "${tl[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | median)" \
         "$(printf '%s\n' "${hz_us[@]}" | median)" "$(printf '%s\n' "${tl_us[@]}" | median)" \
         "$(printf '%s\n' "${cpu_ratios[@]}" | median)"
 done
+echo "rss_mib = peak RSS once seeded; rss_end = peak RSS after the load (rendered-tweet cache)."
 echo "ratio = timeline/healthz req/s; *_us = server CPU microseconds per request;"
 echo "cpu_ratio = healthz_us/timeline_us (the req/s ratio a saturated server core would give)."
 echo "targets: seed+start <= 10 s, rss <= 1024 MiB, push ratio >= 0.5"

@@ -3,7 +3,7 @@
 //! was wrong and how to fix it.
 
 use std::convert::Infallible;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -12,9 +12,9 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
-use crate::store::{Page, StoreError, Text, TweetView};
+use crate::render;
+use crate::store::StoreError;
 use crate::time::Rfc3339;
 use crate::App;
 
@@ -85,15 +85,16 @@ impl From<StoreError> for ApiError {
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Resp {
     // Serializing our own plain structs cannot fail.
-    json_sized(status, value, 128)
+    let mut body = Vec::with_capacity(128);
+    let _ = serde_json::to_writer(&mut body, value);
+    let mut resp = json_bytes(body);
+    *resp.status_mut() = status;
+    resp
 }
 
-/// [`json`] with a first guess of the body size, to avoid regrowing large bodies.
-fn json_sized<T: Serialize>(status: StatusCode, value: &T, size_hint: usize) -> Resp {
-    let mut body = Vec::with_capacity(size_hint);
-    let _ = serde_json::to_writer(&mut body, value);
+/// A 200 response with an already rendered JSON body.
+fn json_bytes(body: Vec<u8>) -> Resp {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
@@ -158,9 +159,13 @@ async fn dispatch(app: &App, req: Request<Incoming>) -> (&'static str, Result<Re
         (["users", id, "timeline"], _) => timeline(app, id, req.uri().query(), true),
         (["users", id, "tweets"], _) => timeline(app, id, req.uri().query(), false),
         (["tweets"], _) => post_tweet(app, req).await,
-        (["tweets", id], _) => parse_id(id, "tweet id")
-            .and_then(|id| Ok(app.store.get_tweet(id)?))
-            .map(|t| json(StatusCode::OK, &TweetJson::from(&t))),
+        (["tweets", id], _) => parse_id(id, "tweet id").and_then(|id| {
+            let found = u32::try_from(id)
+                .ok()
+                .and_then(|t| render::single(&app.store, t));
+            let json = found.ok_or(StoreError::UnknownTweet(id))?;
+            Ok(json_bytes(json))
+        }),
         (["tweets", id, "likes", user], _) => like(app, id, user),
         (["healthz"], _) => Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
         _ => Ok(metrics(app)),
@@ -322,14 +327,13 @@ fn timeline(app: &App, id: &str, query: Option<&str>, home: bool) -> Result<Resp
     let id = parse_id(id, "user id")?;
     let (limit, before) = parse_query(query)?;
     let page = if home {
-        let page = app.store.home_timeline(id, before, limit)?;
+        let page = app.store.home_ids(id, before, limit)?;
         app.metrics.record_authors(page.authors_merged);
         page
     } else {
-        app.store.user_timeline(id, before, limit)?
+        app.store.user_ids(id, before, limit)?
     };
-    let size = 32 + page.tweets.iter().map(|t| 96 + t.text.len()).sum::<usize>();
-    Ok(json_sized(StatusCode::OK, &PageJson::from(&page), size))
+    Ok(json_bytes(render::page(&app.store, &page)))
 }
 
 fn metrics(app: &App) -> Resp {
@@ -340,68 +344,4 @@ fn metrics(app: &App) -> Resp {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     resp
-}
-
-/// Tweet text for JSON: seeded texts are escaped once and copied raw (escaping is the largest
-/// user-space cost of a timeline page otherwise).
-#[derive(Serialize)]
-#[serde(untagged)]
-enum TextJson<'a> {
-    Raw(&'static RawValue),
-    Plain(&'a str),
-}
-
-impl<'a> TextJson<'a> {
-    fn of(text: &'a Text) -> TextJson<'a> {
-        static ESCAPED: OnceLock<Vec<Box<RawValue>>> = OnceLock::new();
-        let escaped = ESCAPED.get_or_init(|| {
-            crate::seed::TEXTS
-                .iter()
-                .filter_map(|t| RawValue::from_string(serde_json::to_string(t).ok()?).ok())
-                .collect()
-        });
-        match text {
-            Text::Seeded(i) => match escaped.get(usize::from(*i)) {
-                Some(raw) => TextJson::Raw(raw),
-                None => TextJson::Plain(text),
-            },
-            Text::Shared(s) => TextJson::Plain(s),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct TweetJson<'a> {
-    id: u64,
-    user_id: u64,
-    text: TextJson<'a>,
-    created_at: Rfc3339,
-    likes: u64,
-}
-
-impl<'a> From<&'a TweetView> for TweetJson<'a> {
-    fn from(t: &'a TweetView) -> Self {
-        TweetJson {
-            id: t.id,
-            user_id: t.user_id,
-            text: TextJson::of(&t.text),
-            created_at: Rfc3339(t.created_ms),
-            likes: t.likes,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct PageJson<'a> {
-    tweets: Vec<TweetJson<'a>>,
-    next: Option<u64>,
-}
-
-impl<'a> From<&'a Page> for PageJson<'a> {
-    fn from(p: &'a Page) -> Self {
-        PageJson {
-            tweets: p.tweets.iter().map(TweetJson::from).collect(),
-            next: p.next,
-        }
-    }
 }

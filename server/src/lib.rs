@@ -25,6 +25,7 @@
 mod api;
 mod config;
 mod metrics;
+mod render;
 pub mod seed;
 pub mod store;
 mod time;

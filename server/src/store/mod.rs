@@ -18,6 +18,7 @@ use prometheus_client::metrics::counter::Counter;
 use crate::config::Strategy;
 
 pub use timeline::Page;
+pub(crate) use timeline::PageIds;
 pub use tweets::Tweet;
 pub(crate) use tweets::TweetTable;
 

@@ -15,6 +15,14 @@ pub struct Page {
     pub authors_merged: usize,
 }
 
+/// A page as tweet ids, before the tweets are looked up (the API renders straight from ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PageIds {
+    pub(crate) ids: Vec<u32>,
+    pub(crate) next: Option<u64>,
+    pub(crate) authors_merged: usize,
+}
+
 /// The newest `take` ids of an ascending list that are strictly below `before`, newest first.
 fn newest_below(ids: &[u32], before: u32, take: usize) -> impl Iterator<Item = u32> + '_ {
     // The first page (no `before`) is the common case: skip the binary search and its misses.
@@ -41,12 +49,7 @@ impl Store {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let uid = internal_id(user_id).ok_or(StoreError::UnknownUser(user_id))?;
-        let bound = before_bound(before);
-        let ids: Vec<u32> = self
-            .with_user(uid, |u| newest_below(&u.tweets, bound, limit + 1).collect())
-            .ok_or(StoreError::UnknownUser(user_id))?;
-        Ok(self.page(ids, limit, 0))
+        Ok(self.views(self.user_ids(user_id, before, limit)?))
     }
 
     /// The user's home timeline (tweets of the users they follow), newest first.
@@ -56,6 +59,31 @@ impl Store {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Page, StoreError> {
+        Ok(self.views(self.home_ids(user_id, before, limit)?))
+    }
+
+    /// [`Store::user_timeline`] as ids.
+    pub(crate) fn user_ids(
+        &self,
+        user_id: u64,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<PageIds, StoreError> {
+        let uid = internal_id(user_id).ok_or(StoreError::UnknownUser(user_id))?;
+        let bound = before_bound(before);
+        let ids: Vec<u32> = self
+            .with_user(uid, |u| newest_below(&u.tweets, bound, limit + 1).collect())
+            .ok_or(StoreError::UnknownUser(user_id))?;
+        Ok(self.page(ids, limit, 0))
+    }
+
+    /// [`Store::home_timeline`] as ids.
+    pub(crate) fn home_ids(
+        &self,
+        user_id: u64,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<PageIds, StoreError> {
         let uid = internal_id(user_id).ok_or(StoreError::UnknownUser(user_id))?;
         let bound = before_bound(before);
         let take = limit + 1;
@@ -124,22 +152,32 @@ impl Store {
     }
 
     /// Turns up to limit+1 ids (newest first) into a page with its `next` cursor.
-    fn page(&self, mut ids: Vec<u32>, limit: usize, authors_merged: usize) -> Page {
+    fn page(&self, mut ids: Vec<u32>, limit: usize, authors_merged: usize) -> PageIds {
         let next = if ids.len() > limit {
             ids.truncate(limit);
             ids.last().map(|&id| u64::from(id))
         } else {
             None
         };
+        PageIds {
+            ids,
+            next,
+            authors_merged,
+        }
+    }
+
+    /// Looks the tweets of a page up.
+    fn views(&self, page: PageIds) -> Page {
         let snapshot = self.tweets.snapshot();
-        let tweets = ids
+        let tweets = page
+            .ids
             .into_iter()
             .filter_map(|id| Some(view(id, snapshot.get(id)?)))
             .collect();
         Page {
             tweets,
-            next,
-            authors_merged,
+            next: page.next,
+            authors_merged: page.authors_merged,
         }
     }
 }

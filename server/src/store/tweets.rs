@@ -22,6 +22,9 @@ pub struct Tweet {
     pub(crate) created_ms: u64,
     pub(crate) text: Text,
     pub(crate) likes: AtomicU32,
+    /// The tweet's JSON up to its like count, rendered on first read and reused: the fields
+    /// before `likes` never change (rendered-tweet caches are how large services serve reads).
+    pub(crate) rendered: OnceLock<Box<str>>,
 }
 
 impl Tweet {
@@ -31,6 +34,7 @@ impl Tweet {
             created_ms,
             text,
             likes: AtomicU32::new(0),
+            rendered: OnceLock::new(),
         }
     }
 }
@@ -48,6 +52,7 @@ pub(crate) struct TweetTable {
 pub(crate) struct Snapshot<'a>(RwLockReadGuard<'a, Vec<Chunk>>);
 
 impl Snapshot<'_> {
+    /// The tweet with id `tid`, if stored.
     pub(crate) fn get(&self, tid: u32) -> Option<&Tweet> {
         let i = (tid as usize).checked_sub(1)?;
         self.0.get(i / CHUNK)?[i % CHUNK].get()

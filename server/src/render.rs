@@ -1,0 +1,106 @@
+//! JSON of tweets and timeline pages, the hot path of the read API. Each tweet's JSON up to its
+//! like count is rendered once by serde_json and cached in the tweet; a page is then those
+//! fragments, each completed with the current like count, in a fixed envelope
+//! `{"tweets":[...],"next":ID|null}`. Seeded texts are escaped once for all tweets.
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::store::{PageIds, Store, Text, Tweet};
+use crate::time::Rfc3339;
+
+/// Tweet text for JSON: a seeded text escaped once and copied raw, or a posted text.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TextJson<'a> {
+    Raw(&'static RawValue),
+    Plain(&'a str),
+}
+
+impl<'a> TextJson<'a> {
+    fn of(text: &'a Text) -> TextJson<'a> {
+        static ESCAPED: OnceLock<Vec<Box<RawValue>>> = OnceLock::new();
+        let escaped = ESCAPED.get_or_init(|| {
+            crate::seed::TEXTS
+                .iter()
+                .filter_map(|t| RawValue::from_string(serde_json::to_string(t).ok()?).ok())
+                .collect()
+        });
+        match text {
+            Text::Seeded(i) => match escaped.get(usize::from(*i)) {
+                Some(raw) => TextJson::Raw(raw),
+                None => TextJson::Plain(text),
+            },
+            Text::Shared(s) => TextJson::Plain(s),
+        }
+    }
+}
+
+/// The fields of a tweet before `likes`, in API order.
+#[derive(Serialize)]
+struct Head<'a> {
+    id: u64,
+    user_id: u64,
+    text: TextJson<'a>,
+    created_at: Rfc3339,
+}
+
+/// `{"id":..,"user_id":..,"text":..,"created_at":..,"likes":` for tweet `tid`.
+fn head(tid: u32, tweet: &Tweet) -> Box<str> {
+    let head = Head {
+        id: u64::from(tid),
+        user_id: u64::from(tweet.user_id),
+        text: TextJson::of(&tweet.text),
+        created_at: Rfc3339(tweet.created_ms),
+    };
+    // Serializing a struct of numbers and strings cannot fail; it ends with '}'.
+    let mut json = serde_json::to_string(&head).unwrap_or_else(|_| "{".into());
+    json.pop();
+    json.push_str(",\"likes\":");
+    json.into_boxed_str()
+}
+
+/// Appends the JSON object of tweet `tid` to `out`.
+pub(crate) fn tweet(out: &mut Vec<u8>, tid: u32, tweet: &Tweet) {
+    let head = tweet.rendered.get_or_init(|| head(tid, tweet));
+    out.extend_from_slice(head.as_bytes());
+    let likes = tweet.likes.load(std::sync::atomic::Ordering::Relaxed);
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{likes}}}");
+}
+
+/// The JSON of one tweet, or None if there is no such tweet.
+pub(crate) fn single(store: &Store, tid: u32) -> Option<Vec<u8>> {
+    let snapshot = store.tweets.snapshot();
+    let t = snapshot.get(tid)?;
+    let mut out = Vec::with_capacity(192);
+    tweet(&mut out, tid, t);
+    Some(out)
+}
+
+/// The JSON of a timeline page: `{"tweets":[...],"next":ID|null}`.
+pub(crate) fn page(store: &Store, page: &PageIds) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48 + page.ids.len() * 192);
+    out.extend_from_slice(b"{\"tweets\":[");
+    let snapshot = store.tweets.snapshot();
+    let mut first = true;
+    for &tid in &page.ids {
+        if let Some(t) = snapshot.get(tid) {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            tweet(&mut out, tid, t);
+        }
+    }
+    drop(snapshot);
+    out.extend_from_slice(b"],\"next\":");
+    let _ = match page.next {
+        Some(next) => write!(out, "{next}}}"),
+        None => write!(out, "null}}"),
+    };
+    out
+}
