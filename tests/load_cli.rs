@@ -319,7 +319,7 @@ fn sigint_stops_the_binary_with_an_interrupted_result() {
     let dir = tempfile::tempdir().unwrap();
     let file = scenario(&dir, "  rate: 100\n  duration: 30s\n");
     let out = dir.path().join("run.json");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_napkin"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_napkin"))
         .args(["load", file.to_str().unwrap(), "--target", &server.url()])
         .arg("--out")
         .arg(&out)
