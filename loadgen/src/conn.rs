@@ -1,17 +1,21 @@
-//! One keep-alive HTTP/1.1 connection (hyper client conn API over a TCP_NODELAY stream) that
-//! reconnects on demand and classifies failures. Exactly one request is in flight at a time:
-//! HTTP/1.1 without pipelining, as wrk and wrk2 do.
+//! One keep-alive HTTP/1.1 connection over a TCP_NODELAY stream, with a minimal client codec:
+//! the request is written from one reused buffer, the response head is parsed with `httparse`
+//! from one reused read buffer, and the body is framed by content-length, chunked encoding or
+//! connection close. Exactly one request is in flight at a time (no pipelining, as wrk and
+//! wrk2 do). Failures are classified and drop the connection; the next request reconnects.
+//!
+//! Why not hyper's client: profiling (`bench/load.sh`, callgrind) showed hyper's dispatcher
+//! and body channels at ~60% of the generator's user-space instructions per request; the
+//! generator's job is to spend as little CPU per request as wrk does.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HeaderValue, HOST};
-use hyper::{Request, Uri};
-use hyper_util::rt::TokioIo;
+use bytes::{Buf, Bytes, BytesMut};
+use hyper::header::HeaderValue;
+use hyper::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::record::ErrorKind;
@@ -26,18 +30,16 @@ pub(crate) struct Endpoint {
     pub timeout: Duration,
 }
 
-type Driver = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+/// Response heads with more headers than this are rejected (io error).
+const MAX_HEADERS: usize = 64;
+/// Response heads longer than this are rejected (io error).
+const MAX_HEAD: usize = 64 * 1024;
 
-/// An open connection: the request handle and hyper's connection future, which the lane
-/// drives itself while a request is in flight (no extra task and wake-up per request).
-struct Open {
-    sender: SendRequest<Full<Bytes>>,
-    driver: Pin<Box<Driver>>,
-}
-
-/// A lane's connection; `None` until first used or after a failure.
+/// A lane's connection; no stream until first used or after a failure.
 pub(crate) struct Conn {
-    open: Option<Open>,
+    stream: Option<TcpStream>,
+    rbuf: BytesMut,
+    wbuf: Vec<u8>,
     next_addr: usize,
     /// The request timeout, re-armed for every request (no timer allocation per request).
     timeout: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -49,10 +51,25 @@ pub(crate) struct Reply {
     pub body: Bytes,
 }
 
+/// What the response head says about the body.
+struct Head {
+    status: u16,
+    framing: Framing,
+    close: bool,
+}
+
+enum Framing {
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
 impl Conn {
     pub fn new() -> Conn {
         Conn {
-            open: None,
+            stream: None,
+            rbuf: BytesMut::with_capacity(8 * 1024),
+            wbuf: Vec::with_capacity(512),
             next_addr: 0,
             timeout: None,
         }
@@ -66,7 +83,6 @@ impl Conn {
         req: PreparedRequest,
         want_body: bool,
     ) -> Result<Reply, ErrorKind> {
-        let request = build(ep, req).map_err(|_| ErrorKind::Io)?;
         let deadline = tokio::time::Instant::now() + ep.timeout;
         let mut timer = self
             .timeout
@@ -76,98 +92,161 @@ impl Conn {
         let mut connected = false;
         let result = tokio::select! {
             biased;
-            r = self.exchange_inner(ep, request, want_body, &mut connected) => Ok(r),
-            _ = timer.as_mut() => Err(()),
+            r = self.exchange_inner(ep, &req, want_body, &mut connected) => r,
+            _ = timer.as_mut() => Err(if connected { ErrorKind::Timeout } else { ErrorKind::Connect }),
         };
         self.timeout = Some(timer);
-        match result {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(kind)) => {
-                self.open = None;
-                Err(kind)
-            }
-            Err(_) => {
-                self.open = None;
-                Err(if connected {
-                    ErrorKind::Timeout
-                } else {
-                    ErrorKind::Connect
-                })
-            }
+        if result.is_err() {
+            self.stream = None;
         }
+        result
     }
 
     async fn exchange_inner(
         &mut self,
         ep: &Endpoint,
-        request: Request<Full<Bytes>>,
+        req: &PreparedRequest,
         want_body: bool,
         connected: &mut bool,
     ) -> Result<Reply, ErrorKind> {
-        self.ready(ep).await?;
-        *connected = true;
-        let (result, ended) = {
-            let Open { sender, driver } = self.open.as_mut().expect("ready");
-            let work = async {
-                let response = sender
-                    .send_request(request)
-                    .await
-                    .map_err(|_| ErrorKind::Io)?;
-                let status = response.status().as_u16();
-                let mut body = response.into_body();
-                let bytes = if want_body {
-                    body.collect().await.map_err(|_| ErrorKind::Io)?.to_bytes()
-                } else {
-                    while let Some(frame) = body.frame().await {
-                        frame.map_err(|_| ErrorKind::Io)?;
-                    }
-                    Bytes::new()
-                };
-                Ok(Reply {
-                    status,
-                    body: bytes,
-                })
-            };
-            tokio::pin!(work);
-            tokio::select! {
-                biased;
-                r = &mut work => (r, false),
-                // The connection ended (closed by the server, or an error); a response that was
-                // already complete is still delivered, then the connection is dropped.
-                _ = driver.as_mut() => (work.await, true),
+        encode(&mut self.wbuf, ep, req)?;
+        let head_only = req.method == Method::HEAD;
+        // A kept-alive connection the server closed meanwhile fails before any response
+        // byte arrives; such a request is retried once on a fresh connection.
+        for attempt in 0..2 {
+            let fresh = self.stream.is_none();
+            if fresh {
+                self.connect(ep).await?;
             }
-        };
-        if ended {
-            self.open = None;
+            *connected = true;
+            match self.round_trip(head_only, want_body).await {
+                Err(Stale) if !fresh && attempt == 0 => {
+                    self.stream = None;
+                    continue;
+                }
+                Err(Stale) => return Err(ErrorKind::Io),
+                Ok(r) => return r,
+            }
         }
-        result
+        Err(ErrorKind::Io)
     }
 
-    /// Makes sure an open connection is ready for a request. A kept-alive connection that the
-    /// server closed meanwhile is replaced silently; a fresh one that fails is an error.
-    async fn ready(&mut self, ep: &Endpoint) -> Result<(), ErrorKind> {
-        loop {
-            let fresh = self.open.is_none();
-            if fresh {
-                self.open = Some(self.connect(ep).await?);
+    /// Writes the encoded request and reads the response. `Err(Stale)`: the connection
+    /// failed before any response byte arrived.
+    async fn round_trip(
+        &mut self,
+        head_only: bool,
+        want_body: bool,
+    ) -> Result<Result<Reply, ErrorKind>, Stale> {
+        let stream = self.stream.as_mut().expect("connected");
+        if stream.write_all(&self.wbuf).await.is_err() {
+            return Err(Stale);
+        }
+        self.rbuf.clear();
+        let head = loop {
+            match parse_head(&mut self.rbuf, head_only) {
+                Ok(Some(head)) => break head,
+                Ok(None) => {}
+                Err(kind) => return Ok(Err(kind)),
             }
-            let Open { sender, driver } = self.open.as_mut().expect("set above");
-            let ok = tokio::select! {
-                biased;
-                r = sender.ready() => r.is_ok(),
-                _ = driver.as_mut() => false,
-            };
-            if ok {
+            let stream = self.stream.as_mut().expect("connected");
+            match stream.read_buf(&mut self.rbuf).await {
+                Ok(0) | Err(_) if self.rbuf.is_empty() => return Err(Stale),
+                Ok(0) | Err(_) => return Ok(Err(ErrorKind::Io)),
+                Ok(_) => {}
+            }
+        };
+        let body = self.read_body(&head.framing, want_body).await;
+        if head.close || matches!(head.framing, Framing::UntilClose) {
+            self.stream = None;
+        }
+        Ok(body.map(|body| Reply {
+            status: head.status,
+            body,
+        }))
+    }
+
+    async fn fill(&mut self) -> Result<usize, ErrorKind> {
+        let stream = self.stream.as_mut().ok_or(ErrorKind::Io)?;
+        stream
+            .read_buf(&mut self.rbuf)
+            .await
+            .map_err(|_| ErrorKind::Io)
+    }
+
+    /// Reads the body off the connection; keeps it only when `want_body`.
+    async fn read_body(&mut self, framing: &Framing, want_body: bool) -> Result<Bytes, ErrorKind> {
+        let mut body = BytesMut::new();
+        match *framing {
+            Framing::Length(n) => self.take(n, want_body, &mut body).await?,
+            Framing::Chunked => loop {
+                let size = loop {
+                    match httparse::parse_chunk_size(&self.rbuf) {
+                        Ok(httparse::Status::Complete((used, size))) => {
+                            self.rbuf.advance(used);
+                            break size;
+                        }
+                        Ok(httparse::Status::Partial) => {
+                            if self.fill().await? == 0 {
+                                return Err(ErrorKind::Io);
+                            }
+                        }
+                        Err(_) => return Err(ErrorKind::Io),
+                    }
+                };
+                if size == 0 {
+                    self.skip_trailers().await?;
+                    break;
+                }
+                self.take(size, want_body, &mut body).await?;
+                self.take(2, false, &mut body).await?; // CRLF after the chunk
+            },
+            Framing::UntilClose => loop {
+                let n = self.rbuf.len();
+                self.take(n as u64, want_body, &mut body).await?;
+                if self.fill().await? == 0 {
+                    break;
+                }
+            },
+        }
+        Ok(body.freeze())
+    }
+
+    /// Consumes `n` body bytes, appending them to `body` when `keep`.
+    async fn take(&mut self, mut n: u64, keep: bool, body: &mut BytesMut) -> Result<(), ErrorKind> {
+        loop {
+            let now = (self.rbuf.len() as u64).min(n) as usize;
+            if keep {
+                body.extend_from_slice(&self.rbuf[..now]);
+            }
+            self.rbuf.advance(now);
+            n -= now as u64;
+            if n == 0 {
                 return Ok(());
             }
-            self.open = None;
-            if fresh {
+            if self.fill().await? == 0 {
                 return Err(ErrorKind::Io);
             }
         }
     }
 
-    async fn connect(&mut self, ep: &Endpoint) -> Result<Open, ErrorKind> {
+    /// Trailer lines after the last chunk, up to and including the empty line.
+    async fn skip_trailers(&mut self) -> Result<(), ErrorKind> {
+        loop {
+            if let Some(i) = self.rbuf.windows(2).position(|w| w == b"\r\n") {
+                self.rbuf.advance(i + 2);
+                if i == 0 {
+                    return Ok(());
+                }
+                continue;
+            }
+            if self.rbuf.len() > MAX_HEAD || self.fill().await? == 0 {
+                return Err(ErrorKind::Io);
+            }
+        }
+    }
+
+    async fn connect(&mut self, ep: &Endpoint) -> Result<(), ErrorKind> {
         let addr = ep.addrs[self.next_addr % ep.addrs.len()];
         let stream = match TcpStream::connect(addr).await {
             Ok(s) => s,
@@ -177,31 +256,163 @@ impl Conn {
             }
         };
         stream.set_nodelay(true).map_err(|_| ErrorKind::Connect)?;
-        let (sender, driver) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|_| ErrorKind::Connect)?;
-        Ok(Open {
-            sender,
-            driver: Box::pin(driver),
-        })
+        self.stream = Some(stream);
+        Ok(())
     }
 }
 
-fn build(ep: &Endpoint, req: PreparedRequest) -> Result<Request<Full<Bytes>>, hyper::http::Error> {
-    let uri: Uri = if ep.prefix.is_empty() {
-        Uri::try_from(req.path)?
-    } else {
-        Uri::try_from(format!("{}{}", ep.prefix, req.path))?
-    };
-    // hyper adds content-length itself for a body of known size.
-    let mut request = Request::new(Full::new(req.body));
-    *request.method_mut() = req.method;
-    *request.uri_mut() = uri;
-    let headers = request.headers_mut();
-    headers.reserve(req.headers.len() + 1);
-    headers.insert(HOST, ep.host.clone());
-    for (k, v) in req.headers {
-        headers.insert(k, v);
+/// The connection failed before any byte of the response arrived.
+struct Stale;
+
+/// Writes the request into `buf`: request line, `host`, the request's headers, a
+/// content-length when there is a body (or the method usually carries one), the body.
+fn encode(buf: &mut Vec<u8>, ep: &Endpoint, req: &PreparedRequest) -> Result<(), ErrorKind> {
+    let path = req.path.as_bytes();
+    if path.first() != Some(&b'/') || path.iter().any(|&b| b <= b' ' || b == 0x7f) {
+        return Err(ErrorKind::Io);
     }
-    Ok(request)
+    buf.clear();
+    buf.extend_from_slice(req.method.as_str().as_bytes());
+    buf.push(b' ');
+    buf.extend_from_slice(ep.prefix.as_bytes());
+    buf.extend_from_slice(path);
+    buf.extend_from_slice(b" HTTP/1.1\r\n");
+    let has = |name: &hyper::header::HeaderName| req.headers.iter().any(|(k, _)| k == name);
+    if !has(&hyper::header::HOST) {
+        buf.extend_from_slice(b"host: ");
+        buf.extend_from_slice(ep.host.as_bytes());
+        buf.extend_from_slice(b"\r\n");
+    }
+    for (k, v) in &req.headers {
+        buf.extend_from_slice(k.as_str().as_bytes());
+        buf.extend_from_slice(b": ");
+        buf.extend_from_slice(v.as_bytes());
+        buf.extend_from_slice(b"\r\n");
+    }
+    let carries_body = matches!(req.method, Method::POST | Method::PUT | Method::PATCH);
+    if (!req.body.is_empty() || carries_body) && !has(&hyper::header::CONTENT_LENGTH) {
+        buf.extend_from_slice(b"content-length: ");
+        buf.extend_from_slice(req.body.len().to_string().as_bytes());
+        buf.extend_from_slice(b"\r\n");
+    }
+    buf.extend_from_slice(b"\r\n");
+    buf.extend_from_slice(&req.body);
+    Ok(())
+}
+
+/// Parses a response head from the front of `buf` and consumes it; `None` when more bytes
+/// are needed. Interim (1xx) responses are skipped.
+fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<Head>, ErrorKind> {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut headers);
+        let used = match resp.parse(buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(ErrorKind::Io),
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(ErrorKind::Io),
+        };
+        let status = resp.code.unwrap_or(0);
+        let http10 = resp.version == Some(0);
+        let (mut length, mut chunked, mut close, mut keep_alive) = (None, false, false, false);
+        for h in resp.headers.iter() {
+            let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+            if h.name.eq_ignore_ascii_case("content-length") {
+                length = Some(value.parse::<u64>().map_err(|_| ErrorKind::Io)?);
+            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.to_ascii_lowercase().ends_with("chunked");
+            } else if h.name.eq_ignore_ascii_case("connection") {
+                let v = value.to_ascii_lowercase();
+                close |= v.contains("close");
+                keep_alive |= v.contains("keep-alive");
+            }
+        }
+        buf.advance(used);
+        if (100..200).contains(&status) && status != 101 {
+            continue;
+        }
+        let framing = if head_only || status == 204 || status == 304 {
+            Framing::Length(0)
+        } else if chunked {
+            Framing::Chunked
+        } else if let Some(n) = length {
+            Framing::Length(n)
+        } else {
+            Framing::UntilClose
+        };
+        return Ok(Some(Head {
+            status,
+            framing,
+            close: close || (http10 && !keep_alive),
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(prefix: &str) -> Endpoint {
+        Endpoint {
+            addrs: vec![],
+            host: HeaderValue::from_static("h:1"),
+            prefix: prefix.into(),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn request(method: Method, path: &str, body: &'static str) -> PreparedRequest {
+        PreparedRequest {
+            action: 0,
+            method,
+            path: path.into(),
+            headers: vec![(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn encodes_request_line_headers_and_body() {
+        let mut buf = Vec::new();
+        let post = request(Method::POST, "/t?a=1", "{}");
+        encode(&mut buf, &endpoint("/api"), &post).unwrap();
+        assert_eq!(
+            String::from_utf8(buf.clone()).unwrap(),
+            "POST /api/t?a=1 HTTP/1.1\r\nhost: h:1\r\ncontent-type: application/json\r\n\
+             content-length: 2\r\n\r\n{}"
+        );
+        encode(&mut buf, &endpoint(""), &request(Method::GET, "/", "")).unwrap();
+        assert_eq!(
+            String::from_utf8(buf.clone()).unwrap(),
+            "GET / HTTP/1.1\r\nhost: h:1\r\ncontent-type: application/json\r\n\r\n"
+        );
+        for bad in ["", "x", "/a b", "/a\r\nx: y"] {
+            let r = request(Method::GET, bad, "");
+            assert_eq!(
+                encode(&mut buf, &endpoint(""), &r),
+                Err(ErrorKind::Io),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn parses_heads_incrementally_and_frames_bodies() {
+        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\ncontent-le"[..]);
+        assert!(parse_head(&mut buf, false).unwrap().is_none());
+        buf.extend_from_slice(b"ngth: 3\r\nconnection: close\r\n\r\nabc");
+        let head = parse_head(&mut buf, false).unwrap().unwrap();
+        assert_eq!(head.status, 200);
+        assert!(matches!(head.framing, Framing::Length(3)));
+        assert!(head.close);
+        assert_eq!(&buf[..], b"abc");
+        let mut head_only = BytesMut::from(&b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n"[..]);
+        let head = parse_head(&mut head_only, true).unwrap().unwrap();
+        assert!(matches!(head.framing, Framing::Length(0)));
+        let mut junk = BytesMut::from(&b"NOT HTTP\r\n\r\n"[..]);
+        assert!(parse_head(&mut junk, false).is_err());
+    }
 }

@@ -1,0 +1,154 @@
+//! The connection's HTTP/1.1 framing against canned responses from a raw TCP server: chunked
+//! bodies with trailers, interim 1xx responses, HTTP/1.0 close-delimited bodies, 204, a body
+//! larger than one read. Each response body is checked by a request source that wants it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use loadgen::{
+    ActionInfo, Constant, LoadShape, NoSink, PreparedRequest, RequestSource, RunPlan,
+    SourceFactory, StopHandle, Target, Verdict,
+};
+
+/// Answers every request with `response`; closes after each one when `close`.
+fn canned(response: Vec<u8>, close: bool) -> (String, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicU64::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(1_000) {
+            let Ok(stream) = stream else { return };
+            let (response, seen) = (response.clone(), seen.clone());
+            std::thread::spawn(move || {
+                let mut out = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                loop {
+                    // GET requests: the head ends with an empty line.
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => {}
+                        }
+                    }
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    if out.write_all(&response).is_err() || close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, count)
+}
+
+/// One GET action whose response body must equal `expected`.
+struct Expect {
+    infos: Vec<ActionInfo>,
+    expected: Bytes,
+}
+
+struct ExpectLane(Bytes);
+
+impl RequestSource for ExpectLane {
+    fn next_request(&mut self) -> PreparedRequest {
+        PreparedRequest {
+            action: 0,
+            method: hyper::Method::GET,
+            path: "/x?y=1".into(),
+            headers: vec![],
+            body: Bytes::new(),
+        }
+    }
+
+    fn on_response(&mut self, _action: usize, status: u16, body: &[u8]) -> Verdict {
+        if (200..300).contains(&status) && body == self.0.as_ref() {
+            Verdict::Success
+        } else {
+            Verdict::CaptureMissing
+        }
+    }
+
+    fn wants_body(&self, _action: usize) -> bool {
+        true
+    }
+}
+
+impl SourceFactory for Expect {
+    fn actions(&self) -> &[ActionInfo] {
+        &self.infos
+    }
+
+    fn lane(&self, _index: usize, _lanes: usize, _seed: u64) -> Box<dyn RequestSource> {
+        Box::new(ExpectLane(self.expected.clone()))
+    }
+}
+
+/// 50 requests over 2 connections; all must succeed with the expected body.
+fn check(response: &[u8], close: bool, expected: &[u8]) {
+    let (url, seen) = canned(response.to_vec(), close);
+    let plan = RunPlan {
+        target: Target::parse(&url).unwrap(),
+        shape: LoadShape::Open {
+            schedule: Arc::new(Constant { rate: 50.0 }),
+            connections: 2,
+        },
+        duration: Duration::from_secs(1),
+        warmup: Duration::ZERO,
+        timeout: Duration::from_secs(2),
+        threads: 1,
+        seed: 1,
+    };
+    let factory = Arc::new(Expect {
+        infos: vec![ActionInfo {
+            name: "x".into(),
+            weight: 1.0,
+        }],
+        expected: Bytes::copy_from_slice(expected),
+    });
+    let out = loadgen::run(&plan, factory, &mut NoSink, &StopHandle::new()).unwrap();
+    assert_eq!(out.all.requests, 50);
+    assert_eq!(out.all.errors.total(), 0, "{:?}", out.all.errors);
+    assert_eq!(seen.load(Ordering::SeqCst), 50);
+}
+
+#[test]
+fn chunked_bodies_with_trailers() {
+    let r = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\nab{}\r\n3;ext=1\r\n123\r\n0\r\nx-trailer: 1\r\n\r\n";
+    check(r, false, b"ab{}123");
+}
+
+#[test]
+fn interim_responses_are_skipped() {
+    let r = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 5\r\n\r\nhello";
+    check(r, false, b"hello");
+}
+
+#[test]
+fn close_delimited_http10_bodies() {
+    check(
+        b"HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\nhello",
+        true,
+        b"hello",
+    );
+}
+
+#[test]
+fn no_content_keeps_the_connection() {
+    check(b"HTTP/1.1 204 No Content\r\n\r\n", false, b"");
+}
+
+#[test]
+fn bodies_larger_than_one_read() {
+    let body = vec![b'z'; 200_000];
+    let mut r = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
+    r.extend_from_slice(&body);
+    check(&r, false, &body);
+}
