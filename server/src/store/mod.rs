@@ -1,6 +1,7 @@
-//! The in-memory store: users and tweets in lock shards keyed by id, so concurrent requests
-//! rarely meet on one lock. Locks are held for a few vector operations and never across an
-//! await; work that touches many users (fan-out) re-locks per shard in small batches.
+//! The in-memory store: users in lock shards keyed by id (`--shards`), so concurrent requests
+//! rarely meet on one lock, and tweets in a write-once table read without locks (`tweets`).
+//! Locks are held for a few vector operations and never across an await; work that touches
+//! many users (fan-out) re-locks per shard in small batches.
 //!
 //! Ids are u64 on the wire and u32 inside (4 billion users or tweets is far beyond what fits in
 //! memory), which halves the largest structure: the pushed home timelines.
