@@ -112,7 +112,10 @@ impl Conn {
         encode(&mut self.wbuf, ep, req)?;
         let head_only = req.method == Method::HEAD;
         // A kept-alive connection the server closed meanwhile fails before any response
-        // byte arrives; such a request is retried once on a fresh connection.
+        // byte arrives; an idempotent request is then retried once on a fresh connection
+        // (as hyper's pooled client does). A POST is not: the server may have acted on it,
+        // so it is counted as an io error instead of being sent twice.
+        let retryable = req.method.is_idempotent();
         for attempt in 0..2 {
             let fresh = self.stream.is_none();
             if fresh {
@@ -120,7 +123,7 @@ impl Conn {
             }
             *connected = true;
             match self.round_trip(head_only, want_body).await {
-                Err(Stale) if !fresh && attempt == 0 => {
+                Err(Stale) if retryable && !fresh && attempt == 0 => {
                     self.stream = None;
                     continue;
                 }

@@ -152,3 +152,123 @@ fn bodies_larger_than_one_read() {
     r.extend_from_slice(&body);
     check(&r, false, &body);
 }
+
+/// Answers the first request of every connection, then closes the connection on reading the
+/// second without answering it: the second request on a kept-alive connection goes stale.
+fn one_answer_per_connection() -> (String, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicU64::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(1_000) {
+            let Ok(stream) = stream else { return };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut out = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                for answered in [true, false] {
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => {}
+                        }
+                    }
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    if answered {
+                        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if out.write_all(ok).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, count)
+}
+
+struct MethodSource {
+    infos: Vec<ActionInfo>,
+    method: hyper::Method,
+}
+
+struct MethodLane(hyper::Method);
+
+impl RequestSource for MethodLane {
+    fn next_request(&mut self) -> PreparedRequest {
+        PreparedRequest {
+            action: 0,
+            method: self.0.clone(),
+            path: "/x".into(),
+            headers: vec![],
+            body: Bytes::new(),
+        }
+    }
+
+    fn on_response(&mut self, _action: usize, status: u16, _body: &[u8]) -> Verdict {
+        if (200..300).contains(&status) {
+            Verdict::Success
+        } else {
+            Verdict::BadStatus
+        }
+    }
+}
+
+impl SourceFactory for MethodSource {
+    fn actions(&self) -> &[ActionInfo] {
+        &self.infos
+    }
+
+    fn lane(&self, _index: usize, _lanes: usize, _seed: u64) -> Box<dyn RequestSource> {
+        Box::new(MethodLane(self.method.clone()))
+    }
+}
+
+/// 20 requests, one at a time on one connection, against [`one_answer_per_connection`].
+fn run_against_stale(method: hyper::Method) -> (loadgen::Outcome, u64) {
+    let (url, seen) = one_answer_per_connection();
+    let plan = RunPlan {
+        target: Target::parse(&url).unwrap(),
+        shape: LoadShape::Open {
+            schedule: Arc::new(Constant { rate: 20.0 }),
+            connections: 1,
+        },
+        duration: Duration::from_secs(1),
+        warmup: Duration::ZERO,
+        timeout: Duration::from_secs(2),
+        threads: 1,
+        seed: 1,
+    };
+    let factory = Arc::new(MethodSource {
+        infos: vec![ActionInfo {
+            name: "x".into(),
+            weight: 1.0,
+        }],
+        method,
+    });
+    let out = loadgen::run(&plan, factory, &mut NoSink, &StopHandle::new()).unwrap();
+    let seen = seen.load(Ordering::SeqCst);
+    (out, seen)
+}
+
+#[test]
+fn stale_keep_alive_retries_idempotent_requests_once() {
+    let (out, seen) = run_against_stale(hyper::Method::GET);
+    assert_eq!(out.all.requests, 20);
+    assert_eq!(out.all.errors.total(), 0, "{:?}", out.all.errors);
+    // Every request after a connection's first went stale once and was sent again.
+    assert!(seen >= 38, "server saw {seen} requests");
+}
+
+#[test]
+fn stale_keep_alive_never_sends_a_post_twice() {
+    let (out, seen) = run_against_stale(hyper::Method::POST);
+    assert_eq!(out.all.requests, 20);
+    assert_eq!(seen, 20, "each POST reached the server exactly once");
+    // Connections alternate: answered, then stale (an io error), then a fresh one.
+    assert_eq!(out.all.errors.total(), 10, "{:?}", out.all.errors);
+}
