@@ -120,10 +120,12 @@ pub(crate) async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Resp
     let started = Instant::now();
     app.metrics.inc_in_flight();
     let _guard = InFlight(&app);
+    let method = req.method().clone();
     let (route, result) = dispatch(&app, req).await;
     let resp = result.unwrap_or_else(ApiError::into_response);
-    app.metrics
-        .record(route, resp.status().as_u16(), started.elapsed());
+    let (status, elapsed) = (resp.status().as_u16(), started.elapsed());
+    app.metrics.record(route, status, elapsed);
+    tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
     Ok(resp)
 }
 
