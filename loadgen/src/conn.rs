@@ -43,7 +43,13 @@ pub(crate) struct Conn {
     next_addr: usize,
     /// The request timeout, re-armed for every request (no timer allocation per request).
     timeout: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// When the last exchange on `stream` ended.
+    last_used: Option<std::time::Instant>,
 }
+
+/// A kept-alive connection idle for longer than this is checked for a close by the server
+/// before it is reused (servers close idle connections; reusing one would fail the request).
+const IDLE_CHECK: Duration = Duration::from_millis(500);
 
 /// A response that arrived: status and body (empty unless asked for).
 pub(crate) struct Reply {
@@ -72,6 +78,7 @@ impl Conn {
             wbuf: Vec::with_capacity(512),
             next_addr: 0,
             timeout: None,
+            last_used: None,
         }
     }
 
@@ -99,7 +106,21 @@ impl Conn {
         if result.is_err() {
             self.stream = None;
         }
+        self.last_used = Some(std::time::Instant::now());
         result
+    }
+
+    /// Drops a kept-alive connection that sat idle and was closed (or sent unsolicited bytes)
+    /// meanwhile, so that the next request opens a fresh one instead of failing on it.
+    fn drop_if_closed_while_idle(&mut self) {
+        let idle = self.last_used.is_some_and(|t| t.elapsed() > IDLE_CHECK);
+        let Some(stream) = self.stream.as_ref().filter(|_| idle) else {
+            return;
+        };
+        match stream.try_read(&mut [0u8; 1]) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            _ => self.stream = None,
+        }
     }
 
     async fn exchange_inner(
@@ -110,6 +131,7 @@ impl Conn {
         connected: &mut bool,
     ) -> Result<Reply, ErrorKind> {
         encode(&mut self.wbuf, ep, req)?;
+        self.drop_if_closed_while_idle();
         let head_only = req.method == Method::HEAD;
         // A kept-alive connection the server closed meanwhile fails before any response
         // byte arrives; an idempotent request is then retried once on a fresh connection

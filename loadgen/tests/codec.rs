@@ -272,3 +272,36 @@ fn stale_keep_alive_never_sends_a_post_twice() {
     // Connections alternate: answered, then stale (an io error), then a fresh one.
     assert_eq!(out.all.errors.total(), 10, "{:?}", out.all.errors);
 }
+
+#[test]
+fn a_connection_the_server_closed_while_idle_is_replaced_before_a_post() {
+    // The server answers once per connection and closes it without saying so; requests come
+    // 667 ms apart, so every reuse finds the connection closed while idle.
+    let (url, seen) = canned(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec(),
+        true,
+    );
+    let plan = RunPlan {
+        target: Target::parse(&url).unwrap(),
+        shape: LoadShape::Open {
+            schedule: Arc::new(Constant { rate: 1.5 }),
+            connections: 1,
+        },
+        duration: Duration::from_secs(3),
+        warmup: Duration::ZERO,
+        timeout: Duration::from_secs(2),
+        threads: 1,
+        seed: 1,
+    };
+    let factory = Arc::new(MethodSource {
+        infos: vec![ActionInfo {
+            name: "x".into(),
+            weight: 1.0,
+        }],
+        method: hyper::Method::POST,
+    });
+    let out = loadgen::run(&plan, factory, &mut NoSink, &StopHandle::new()).unwrap();
+    assert_eq!(out.all.requests, 5);
+    assert_eq!(out.all.errors.total(), 0, "{:?}", out.all.errors);
+    assert_eq!(seen.load(Ordering::SeqCst), 5);
+}
