@@ -22,10 +22,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
-use tempfile::NamedTempFile;
 
 use crate::error::ReportError;
-use crate::io::temp_beside;
+use crate::io::OutputFile;
 
 /// The legend line Java's `HistogramLogWriter.outputLegend` writes.
 const LEGEND: &str =
@@ -34,7 +33,7 @@ const LEGEND: &str =
 /// Writes one interval log; see the module doc.
 pub struct HlogWriter {
     path: PathBuf,
-    out: BufWriter<NamedTempFile>,
+    out: BufWriter<OutputFile>,
     serializer: V2DeflateSerializer,
 }
 
@@ -52,8 +51,7 @@ impl HlogWriter {
     ///
     /// [`finish`]: HlogWriter::finish
     pub fn create(path: &Path, start: SystemTime) -> Result<Self, ReportError> {
-        let tmp = temp_beside(path)?;
-        let mut out = BufWriter::new(tmp);
+        let mut out = BufWriter::new(OutputFile::create(path)?);
         // Rounded to the millisecond once, so the number and the date agree.
         let ms = start
             .duration_since(UNIX_EPOCH)
@@ -110,16 +108,10 @@ impl HlogWriter {
     /// Flushes the log and moves it into place at the path given to [`HlogWriter::create`].
     pub fn finish(self) -> Result<(), ReportError> {
         let path = self.path;
-        let tmp = self
-            .out
+        self.out
             .into_inner()
-            .map_err(|e| ReportError::io(&path, e.into_error()))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| ReportError::io(&path, e))?;
-        tmp.persist(&path)
-            .map_err(|e| ReportError::io(&path, e.error))?;
-        Ok(())
+            .map_err(|e| ReportError::io(&path, e.into_error()))?
+            .commit()
     }
 }
 

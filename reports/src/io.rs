@@ -40,13 +40,76 @@ pub fn parse_run(path: &Path, text: &str) -> Result<RunResult, ReportError> {
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let mut tmp = temp_beside(path)?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.flush())
-        .map_err(|e| ReportError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| ReportError::io(path, e.error))?;
-    Ok(())
+    let mut out = OutputFile::create(path)?;
+    out.write_all(bytes).map_err(|e| ReportError::io(path, e))?;
+    out.commit()
+}
+
+/// An output file that appears whole or not at all: a temp file beside `path`, renamed over
+/// it on [`OutputFile::commit`] (dropped uncommitted, it leaves nothing behind). A path that
+/// already names something other than a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is
+/// written in place instead: renaming over it would replace the device with a file.
+#[derive(Debug)]
+pub struct OutputFile {
+    path: std::path::PathBuf,
+    sink: Sink,
+}
+
+#[derive(Debug)]
+enum Sink {
+    Temp(tempfile::NamedTempFile),
+    Special(std::fs::File),
+}
+
+impl OutputFile {
+    pub fn create(path: &Path) -> Result<Self, ReportError> {
+        let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+        let sink = if special {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| ReportError::io(path, e))?;
+            Sink::Special(file)
+        } else {
+            Sink::Temp(temp_beside(path)?)
+        };
+        Ok(OutputFile {
+            path: path.to_path_buf(),
+            sink,
+        })
+    }
+
+    /// Flushes the data to disk and moves the file into place.
+    pub fn commit(self) -> Result<(), ReportError> {
+        let path = self.path;
+        match self.sink {
+            Sink::Temp(tmp) => {
+                tmp.as_file()
+                    .sync_all()
+                    .map_err(|e| ReportError::io(&path, e))?;
+                tmp.persist(&path)
+                    .map_err(|e| ReportError::io(&path, e.error))?;
+            }
+            Sink::Special(mut file) => file.flush().map_err(|e| ReportError::io(&path, e))?,
+        }
+        Ok(())
+    }
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.sink {
+            Sink::Temp(tmp) => tmp.write(buf),
+            Sink::Special(file) => file.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.sink {
+            Sink::Temp(tmp) => tmp.flush(),
+            Sink::Special(file) => file.flush(),
+        }
+    }
 }
 
 /// A temp file in the directory of `path` (deleted on drop unless persisted), created with

@@ -246,3 +246,60 @@ fn outputs_are_not_private_temp_files() {
     // The same mode as any new file (0666 less the umask), not tempfile's 0600.
     assert_eq!(mode(&path), mode(&plain));
 }
+
+/// `--out /dev/null` or a FIFO must be written in place: renaming a temp file over it would
+/// replace the device (this once turned a machine's /dev/null into a regular file).
+#[cfg(unix)]
+#[test]
+fn special_files_are_written_in_place_not_replaced() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader_path = fifo.clone();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let mut file = std::fs::File::open(reader_path).unwrap();
+        file.read_to_string(&mut text).unwrap();
+        let _ = tx.send(text);
+    });
+    reports::io::write_atomic(&fifo, b"through the pipe").unwrap();
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
+    let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(got, "through the pipe");
+
+    let hlog = dir.path().join("pipe2");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&hlog)
+        .status()
+        .unwrap()
+        .success());
+    let reader_path = hlog.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let mut file = std::fs::File::open(reader_path).unwrap();
+        file.read_to_string(&mut text).unwrap();
+        let _ = tx.send(text);
+    });
+    HlogWriter::create(&hlog, UNIX_EPOCH)
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert!(std::fs::symlink_metadata(&hlog)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(
+        got.starts_with("#[Histogram log format version 1.3]"),
+        "{got}"
+    );
+}
