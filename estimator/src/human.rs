@@ -55,6 +55,19 @@ fn trim(s: &str) -> &str {
     }
 }
 
+/// An exact whole number with thousands separators: `7,902`, `85`, `1,234,567`.
+pub fn integer(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A count: `1.2 K`, `350`, `200 M`, `2 B`.
 pub fn count(x: f64) -> String {
     let (n, p) = scaled(x, COUNT_PREFIXES.len() - 1);
@@ -132,6 +145,15 @@ pub fn factor(f: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn integers_get_thousands_separators() {
+        assert_eq!(super::integer(0), "0");
+        assert_eq!(super::integer(85), "85");
+        assert_eq!(super::integer(7_902), "7,902");
+        assert_eq!(super::integer(123_456), "123,456");
+        assert_eq!(super::integer(1_234_567), "1,234,567");
+    }
+
     use super::*;
 
     #[test]

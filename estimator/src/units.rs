@@ -12,7 +12,7 @@ const COUNT_HINT: &str =
     "write a plain number or use K, M, B, G or T (1e3, 1e6, 1e9, 1e9, 1e12), e.g. 200M";
 const SIZE_HINT: &str = "write bytes as a plain number or use B, KB, MB, GB, TB, PB (x1000) or KiB, MiB, GiB, TiB, PiB (x1024), e.g. 200KB";
 const DURATION_HINT: &str =
-    "write a number with a unit: ms, s, min, h, d, w, mo (30 d) or y (365 d), e.g. 5y";
+    "write a number with a unit: ms, s, min, h, d, w, mo (30 d) or y (365 d), e.g. 10s, 5min or 5y";
 const FRACTION_HINT: &str = "write a fraction in [0, 1] like 0.2, or a percentage like 20%";
 
 const COUNT_UNITS: [(&str, f64); 6] = [

@@ -85,7 +85,7 @@ impl Default for Config {
             timeline: Strategy::Push,
             celebrity_threshold: 10_000,
             shards: 16,
-            seed_users: 1_000,
+            seed_users: 10_000,
             seed_follows: 50,
             seed_tweets: 10,
             seed: 42,

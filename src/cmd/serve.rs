@@ -35,8 +35,9 @@ impl From<TimelineArg> for Strategy {
 /// Arguments of `napkin serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port, printed at startup).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address to listen on, HOST:PORT (a name such as `localhost` is resolved; port 0 picks
+    /// a free port, printed at startup).
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_listen_addr)]
     pub addr: SocketAddr,
     /// Home timeline strategy.
     #[arg(long, value_enum, default_value = "push")]
@@ -147,5 +148,44 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `HOST:PORT` to one socket address: an IP address as is, a name resolved (IPv4 preferred,
+/// as `localhost` usually means 127.0.0.1 to the clients that will connect).
+fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("{e}; write HOST:PORT, e.g. 127.0.0.1:8080 or localhost:0"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| {
+            format!("{text} resolves to no address; write HOST:PORT, e.g. 127.0.0.1:8080")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_listen_addr;
+
+    #[test]
+    fn listen_addresses_accept_ips_and_names() {
+        assert_eq!(
+            parse_listen_addr("127.0.0.1:0").unwrap().to_string(),
+            "127.0.0.1:0"
+        );
+        let local = parse_listen_addr("localhost:8081").unwrap();
+        assert!(local.ip().is_loopback(), "{local}");
+        assert_eq!(local.port(), 8081);
+        let err = parse_listen_addr("localhost").unwrap_err();
+        assert!(err.contains("HOST:PORT"), "{err}");
     }
 }

@@ -5,7 +5,7 @@
 //! Rendering escapes values for where they land: in a path, bytes outside the URL-unreserved set
 //! are percent-encoded; in a body, JSON string specials are escaped (numbers are unaffected); in
 //! a header, control characters become spaces. `{{text N}}` is lower-case words separated by
-//! spaces (by `-` in a path) of 1..=N characters, uniform.
+//! spaces (by `-` in a path) of 1..=N characters, uniform, starting with a letter.
 
 use std::sync::Arc;
 
@@ -266,6 +266,7 @@ fn push_text(out: &mut Vec<u8>, rng: &mut SmallRng, max: u32, context: Context) 
     let table = if context == Context::Path { PATH } else { BODY };
     let len = rng.random_range(1..=max) as usize;
     out.reserve(len);
+    let first = out.len();
     let mut left = len;
     while left > 0 {
         let mut bits: u64 = rng.random();
@@ -274,6 +275,10 @@ fn push_text(out: &mut Vec<u8>, rng: &mut SmallRng, max: u32, context: Context) 
             bits >>= 5;
         }
         left -= left.min(12);
+    }
+    // Never all blank (servers reject blank text): the first character is always a letter.
+    if !out[first].is_ascii_lowercase() {
+        out[first] = b'a' + rng.random_range(0..26u8);
     }
 }
 

@@ -130,13 +130,13 @@ fn totals_rows() -> Vec<Row> {
         }),
         ("cache", |_, e| human::bytes(e.totals.cache_bytes)),
         ("app servers (peak)", |_, e| {
-            or_dash(e.servers.app.map(|n| n.to_string()))
+            or_dash(e.servers.app.map(human::integer))
         }),
         ("storage servers", |_, e| {
-            or_dash(e.servers.storage.map(|n| n.to_string()))
+            or_dash(e.servers.storage.map(human::integer))
         }),
         ("cache servers", |_, e| {
-            or_dash(e.servers.cache.map(|n| n.to_string()))
+            or_dash(e.servers.cache.map(human::integer))
         }),
     ]
 }
