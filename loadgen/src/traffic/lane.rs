@@ -287,6 +287,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn text_is_never_blank_and_within_its_length() {
+        use rand::SeedableRng;
+        let mut rng = SmallRng::seed_from_u64(7);
+        for max in [1, 2, 5, 140] {
+            for _ in 0..2_000 {
+                let mut out = Vec::new();
+                push_text(&mut out, &mut rng, max, Context::Body);
+                assert!((1..=max as usize).contains(&out.len()), "{out:?}");
+                assert!(
+                    out[0].is_ascii_lowercase(),
+                    "{:?}",
+                    String::from_utf8_lossy(&out)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn numbers_and_escapes_render_as_expected() {
         let mut out = Vec::new();
         push_u64(&mut out, 0);
