@@ -5,11 +5,14 @@
 //! Rules (documented in docs/reports.md): a latency percentile regresses when it grows by more
 //! than `max_regression` (relative) AND by more than `min_delta_us` (absolute, so that 40 us ->
 //! 50 us is not a +25% failure); the error rate regresses when it grows by more than
-//! `max_regression` relative AND more than `min_error_delta` absolute; throughput regresses when
-//! it drops by more than `max_regression`. A latency percentile p is only gated when both runs
+//! `max_regression` relative AND more than `min_error_delta` absolute; throughput (successful
+//! requests per second: (requests - errors) / duration_s, so failed attempts never count as
+//! throughput) regresses when it drops by more than `max_regression`. A latency percentile p is
+//! only gated when both runs
 //! recorded at least `min_tail_samples / (1 - p)` latencies in the scope (so that at least that
 //! many samples lie beyond it); otherwise its verdict is `too_few_samples` and it does not fail
-//! (the p99.9 of 2,000 requests is decided by 2 of them). A scope of the baseline missing from
+//! (the p99.9 of 2,000 requests is decided by 2 of them; a scope with no latency at all is
+//! never gated on latency). A scope of the baseline missing from
 //! the new run fails; a scope only in the new run is reported and does not fail.
 
 use serde::Serialize;
@@ -79,7 +82,7 @@ impl Verdict {
 /// One metric of one scope.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricDelta {
-    /// p50 p90 p99 p999 (microseconds), error_rate (fraction), rps (requests/s).
+    /// p50 p90 p99 p999 (microseconds), error_rate (fraction), rps (successful requests/s).
     pub metric: &'static str,
     pub base: f64,
     pub new: f64,
@@ -114,6 +117,7 @@ struct Values {
     /// Latencies recorded (the histogram's count).
     samples: u64,
     error_rate: f64,
+    /// Successful requests per second.
     rps: f64,
 }
 
@@ -128,7 +132,7 @@ fn values(run: &RunResult, name: &str, scope: &ScopeResult) -> Result<Values, Re
             scope.errors as f64 / scope.requests as f64
         },
         rps: if run.duration_s > 0.0 {
-            scope.requests as f64 / run.duration_s
+            scope.requests.saturating_sub(scope.errors) as f64 / run.duration_s
         } else {
             0.0
         },
@@ -205,7 +209,7 @@ fn metrics(b: &Values, n: &Values, tol: Tolerance) -> Vec<MetricDelta> {
             tol.min_delta_us,
         );
         let needed = tol.min_tail_samples as f64 / (1.0 - quantile);
-        if samples < needed.round() {
+        if samples == 0.0 || samples < needed.round() {
             m.verdict = Verdict::TooFewSamples;
         }
         m
@@ -251,7 +255,7 @@ fn higher_is_worse(metric: &'static str, base: f64, new: f64, rel: f64, abs: f64
     }
 }
 
-/// Throughput: regressed when it dropped by more than `rel`.
+/// Throughput (successful requests/s): regressed when it dropped by more than `rel`.
 fn throughput(base: f64, new: f64, rel: f64) -> MetricDelta {
     let verdict = if new < base * (1.0 - rel) {
         Verdict::Regressed

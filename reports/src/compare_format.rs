@@ -90,7 +90,7 @@ fn footer(c: &Comparison) -> String {
         "FAIL: regression beyond tolerance"
     };
     format!(
-        "tolerance: {:.1}% relative; latency changes of at most {} and error-rate changes of at most {} never fail; a percentile p is gated with at least {} / (1 - p) samples\nverdict: {verdict}\n",
+        "rps: successful requests/s ((requests - errors) / duration)\ntolerance: {:.1}% relative; latency changes of at most {} and error-rate changes of at most {} never fail; a percentile p is gated with at least {} / (1 - p) samples\nverdict: {verdict}\n",
         t.max_regression * 100.0,
         fmt_us(t.min_delta_us),
         fmt_pct(t.min_error_delta),

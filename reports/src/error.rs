@@ -1,28 +1,43 @@
 //! The one error type of the reports crate: every variant names the file (or thing) that is
 //! wrong and, where it helps, how to fix it. The binary maps all of them to exit code 2.
+//!
+//! Each message is complete in its `Display`; no variant also returns its cause as `source()`,
+//! because the binary prints the whole chain (`{err:#}`) and the cause would appear twice.
 
-use std::path::PathBuf;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 
 use crate::histogram::HistogramError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", describe_io(path, *op, err))]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        op: IoOp,
+        err: std::io::Error,
     },
-    /// A run file that is not JSON, is truncated, or lacks fields of a run result.
+    /// An output file whose directory does not exist.
+    #[error("cannot write {}: directory {} does not exist", path.display(), dir.display())]
+    NoDirectory { path: PathBuf, dir: PathBuf },
+    /// A run file that is not JSON at all (e.g. a scenario YAML passed by mistake).
     #[error(
-        "{}: not a valid napkin run result ({source}); pass a file written by `napkin load --out` or `napkin merge`",
+        "{}: not JSON, so not a napkin run file ({err}); run files come from `napkin load --out` or `napkin merge`",
+        path.display()
+    )]
+    NotJson {
+        path: PathBuf,
+        err: serde_json::Error,
+    },
+    /// A run file that is JSON but lacks fields of a run result (or is truncated).
+    #[error(
+        "{}: not a valid napkin run result ({err}); pass a file written by `napkin load --out` or `napkin merge`",
         path.display()
     )]
     Json {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        err: serde_json::Error,
     },
     /// A run file of a format version this napkin does not read.
     #[error(
@@ -35,30 +50,68 @@ pub enum ReportError {
         expected: &'static str,
     },
     /// An embedded histogram that does not decode or encode.
-    #[error("{context}: {source}")]
+    #[error("{context}: {err}")]
     Histogram {
         context: String,
-        #[source]
-        source: HistogramError,
+        err: HistogramError,
     },
     /// Anything else that is wrong with the input, fully described.
     #[error("{0}")]
     Invalid(String),
 }
 
+/// What was being done to the file when an I/O error happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoOp {
+    Read,
+    Write,
+}
+
+fn describe_io(path: &Path, op: IoOp, err: &std::io::Error) -> String {
+    let path = path.display();
+    match op {
+        IoOp::Read => {
+            let hint = match err.kind() {
+                ErrorKind::NotFound => "; check the path",
+                ErrorKind::PermissionDenied => "; check the file's permissions",
+                _ => "",
+            };
+            format!("{path}: cannot read the file: {err}{hint}")
+        }
+        IoOp::Write => {
+            let hint = match err.kind() {
+                ErrorKind::PermissionDenied => "; check the directory's permissions",
+                _ => "",
+            };
+            format!("cannot write {path}: {err}{hint}")
+        }
+    }
+}
+
 impl ReportError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An error reading `path`.
+    pub(crate) fn read(path: impl Into<PathBuf>, err: std::io::Error) -> Self {
         ReportError::Io {
             path: path.into(),
-            source,
+            op: IoOp::Read,
+            err,
+        }
+    }
+
+    /// An error writing `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Self {
+        ReportError::Io {
+            path: path.into(),
+            op: IoOp::Write,
+            err,
         }
     }
 
     /// A histogram error with what it belongs to, e.g. `run.json: actions.post_tweet.histogram`.
-    pub fn histogram(context: impl Into<String>, source: HistogramError) -> Self {
+    pub fn histogram(context: impl Into<String>, err: HistogramError) -> Self {
         ReportError::Histogram {
             context: context.into(),
-            source,
+            err,
         }
     }
 }

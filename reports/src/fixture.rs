@@ -143,3 +143,37 @@ pub fn sample_slo() -> estimator::SloSpec {
         ],
     }
 }
+
+/// A run against an unreachable target: `requests` attempts of one action (`view_timeline`)
+/// over `duration_s` seconds, every one a connect error, so no latency was ever recorded.
+pub fn unreachable_run(requests: u64, duration_s: u64) -> RunResult {
+    let mut run = build_run(
+        "twitter",
+        duration_s,
+        &[ActionSpec {
+            name: "view_timeline".into(),
+            latency: new_histogram(),
+            errors: ErrorCounts::default(),
+        }],
+    );
+    let errors = ErrorCounts {
+        total: requests,
+        connect: requests,
+        ..ErrorCounts::default()
+    };
+    let scopes = std::iter::once(&mut run.all).chain(run.actions.values_mut());
+    for scope in scopes {
+        scope.requests = requests;
+        scope.errors = requests;
+        scope.error_kinds = errors.clone();
+    }
+    run.requests = requests;
+    run.achieved_rps = requests as f64 / duration_s as f64;
+    run.target_rps = Some(run.achieved_rps);
+    run.errors = errors;
+    for p in &mut run.timeline {
+        p.requests = requests / duration_s.max(1);
+        p.errors = p.requests;
+    }
+    run
+}

@@ -10,18 +10,26 @@ use crate::run::{RunResult, RUN_FORMAT};
 
 /// Reads and checks a run file: JSON of a [`RunResult`] whose `format` is [`RUN_FORMAT`].
 pub fn read_run(path: &Path) -> Result<RunResult, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ReportError::io(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| ReportError::read(path, e))?;
     parse_run(path, &text)
 }
 
 /// [`read_run`] on text already read; `path` is only used in messages.
 pub fn parse_run(path: &Path, text: &str) -> Result<RunResult, ReportError> {
     // Check the version first so that a future format gets a version message, not a field one.
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|source| ReportError::Json {
-            path: path.into(),
-            source,
-        })?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|err| {
+        if err.is_syntax() {
+            ReportError::NotJson {
+                path: path.into(),
+                err,
+            }
+        } else {
+            ReportError::Json {
+                path: path.into(),
+                err,
+            }
+        }
+    })?;
     match value.get("format").and_then(|f| f.as_str()) {
         Some(RUN_FORMAT) => {}
         other => {
@@ -32,9 +40,9 @@ pub fn parse_run(path: &Path, text: &str) -> Result<RunResult, ReportError> {
             })
         }
     }
-    serde_json::from_value(value).map_err(|source| ReportError::Json {
+    serde_json::from_value(value).map_err(|err| ReportError::Json {
         path: path.into(),
-        source,
+        err,
     })
 }
 
@@ -113,12 +121,18 @@ impl Write for OutputFile {
 }
 
 /// A temp file in the directory of `path` (deleted on drop unless persisted), created with
-/// the permissions of a normal new file.
+/// the permissions of a normal new file. Errors name `path`, never the temp file.
 pub(crate) fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, ReportError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    if !dir.is_dir() {
+        return Err(ReportError::NoDirectory {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        });
+    }
     let mut builder = tempfile::Builder::new();
     builder.prefix(".napkin-").suffix(".tmp");
     // Outputs are ordinary files (0666 less the umask), not tempfile's private 0600.
@@ -129,5 +143,14 @@ pub(crate) fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, Report
     }
     builder
         .tempfile_in(dir)
-        .map_err(|e| ReportError::io(path, e))
+        .map_err(|e| ReportError::io(path, without_temp_path(e)))
+}
+
+/// tempfile's errors name the temp file (`... at path "/dir/.napkin-x.tmp"`) and return the
+/// same cause again as their source; keep only the cause, which the target's name explains.
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::from(e.kind()),
+    }
 }

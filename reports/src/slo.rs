@@ -6,7 +6,9 @@
 //! (coordinated-omission corrected); `error_rate` is errors / requests of the scope; `min_rps`
 //! is the scope's requests / the run's `duration_s`. `min_rps` passes when value >= limit,
 //! every other metric when value <= limit. A scope that is not in the run, or that recorded no
-//! request, fails its checks with a `reason` (a gate must never pass on missing data).
+//! request, fails its checks with a `reason`; so does a latency metric of a scope whose latency
+//! histogram is empty (every request failed before a response, e.g. an unreachable target):
+//! a gate must never pass on missing data.
 
 use estimator::{SloMetric, SloSpec, Threshold};
 
@@ -64,6 +66,19 @@ fn check_one(
         check.reason = Some(format!("scope {scope:?} recorded no request"));
         return check;
     }
+    if is_latency(t.metric) {
+        match crate::summary::latency_histogram(scope, result) {
+            Ok(h) if h.is_empty() => {
+                check.reason = Some("no responses recorded".to_string());
+                return check;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                check.reason = Some(e.to_string());
+                return check;
+            }
+        }
+    }
     check.value = metric_value(run, result, t.metric);
     check.pass = if t.metric.is_lower_bound() {
         check.value >= t.limit
@@ -71,6 +86,11 @@ fn check_one(
         check.value <= t.limit
     };
     check
+}
+
+/// Whether `metric` reads the latency histogram (p50 p90 p99 p999 max mean).
+pub fn is_latency(metric: SloMetric) -> bool {
+    !matches!(metric, SloMetric::ErrorRate | SloMetric::MinRps)
 }
 
 /// The value of `metric` for one scope of a run, in the unit of [`Threshold::limit`].

@@ -8,8 +8,9 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::error::ReportError;
-use crate::histogram::decode;
+use crate::histogram::{decode, stats};
 use crate::run::{ErrorCounts, RunResult, ScopeResult, Settings, SloOutcome, TimelinePoint};
+use crate::units::fmt_us;
 
 /// Percentiles of the ladder, in percent; `max` follows them.
 pub const LADDER: [f64; 5] = [50.0, 90.0, 99.0, 99.9, 99.99];
@@ -52,8 +53,14 @@ pub struct ScopeSummary {
 }
 
 /// min, mean, stddev and the percentile ladder of one histogram, microseconds.
+///
+/// min, mean, p50 to p99.9 and max come from [`crate::histogram::stats`], the function that
+/// wrote the run's `latency_us`, so every format shows the run file's figures; p99.99 and
+/// stddev (not in run files) use the same quantile arithmetic.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Ladder {
+    /// Latencies recorded; 0 means no data (the other fields are then 0 and mean nothing).
+    pub count: u64,
     pub min: u64,
     pub mean: f64,
     pub stddev: f64,
@@ -70,16 +77,18 @@ impl Ladder {
         if h.is_empty() {
             return Ladder::default();
         }
+        let st = stats(h);
         Ladder {
-            min: h.min(),
-            mean: h.mean(),
+            count: h.len(),
+            min: st.min,
+            mean: st.mean,
             stddev: h.stdev(),
-            p50: h.value_at_percentile(50.0),
-            p90: h.value_at_percentile(90.0),
-            p99: h.value_at_percentile(99.0),
-            p999: h.value_at_percentile(99.9),
-            p9999: h.value_at_percentile(99.99),
-            max: h.max(),
+            p50: st.p50,
+            p90: st.p90,
+            p99: st.p99,
+            p999: st.p999,
+            p9999: h.value_at_quantile(0.9999),
+            max: st.max,
         }
     }
 
@@ -88,6 +97,20 @@ impl Ladder {
         [
             self.p50, self.p90, self.p99, self.p999, self.p9999, self.max,
         ]
+    }
+
+    /// [`Ladder::steps`] for people (`12.30ms`), or `-` for every step when there is no data.
+    pub fn step_cells(&self) -> Vec<String> {
+        self.steps().iter().map(|&v| self.cell(v as f64)).collect()
+    }
+
+    /// One value of this ladder for people, or `-` when there is no data.
+    pub fn cell(&self, us: f64) -> String {
+        if self.count == 0 {
+            "-".to_string()
+        } else {
+            fmt_us(us)
+        }
     }
 }
 

@@ -232,3 +232,60 @@ fn percentiles_with_few_samples_beyond_them_are_not_gated() {
     assert_eq!(verdict_of(&c, "all", "p99"), Verdict::Regressed);
     assert!(!c.pass);
 }
+
+#[test]
+fn failed_attempts_are_not_throughput() {
+    // Baseline: 2,000 answered requests in 10 s. New: 5,000 connect errors in 10 s.
+    let base = run(2_000, 1_000, 0, 10);
+    let new = reports::fixture::unreachable_run(5_000, 10);
+    let c = compare(&base, &new, Tolerance::default()).unwrap();
+    let rps = c.scopes[0]
+        .metrics
+        .iter()
+        .find(|m| m.metric == "rps")
+        .unwrap();
+    assert_eq!(rps.base, 200.0);
+    assert_eq!(rps.new, 0.0);
+    assert_eq!(rps.verdict, Verdict::Regressed);
+    assert!(!c.pass);
+    // Successful requests only: 1,000 requests with 500 errors is 50/s over 10 s.
+    let half = run(1_000, 1_000, 500, 10);
+    let c = compare(&half, &half, Tolerance::default()).unwrap();
+    let rps = c.scopes[0]
+        .metrics
+        .iter()
+        .find(|m| m.metric == "rps")
+        .unwrap();
+    assert_eq!(rps.base, 50.0);
+    // No latency at all is never gated on latency, even with every percentile gated.
+    let tol = Tolerance {
+        min_tail_samples: 0,
+        ..Tolerance::default()
+    };
+    let c = compare(&base, &new, tol).unwrap();
+    for p in ["p50", "p90", "p99", "p999"] {
+        assert_eq!(verdict_of(&c, "all", p), Verdict::TooFewSamples, "{p}");
+    }
+}
+
+#[test]
+fn compare_shows_the_run_files_percentiles() {
+    // 1,000 values: value_at_percentile(99.9) and value_at_quantile(0.999) differ here.
+    let base = run(1_000, 800, 0, 10);
+    let h = reports::histogram::decode(&base.all.histogram).unwrap();
+    assert_ne!(h.value_at_percentile(99.9), base.all.latency_us.p999);
+    let c = compare(&base, &base, Tolerance::default()).unwrap();
+    let m = |name: &str| {
+        c.scopes[0]
+            .metrics
+            .iter()
+            .find(|m| m.metric == name)
+            .unwrap()
+            .base
+    };
+    let l = &base.all.latency_us;
+    assert_eq!(m("p50"), l.p50 as f64);
+    assert_eq!(m("p90"), l.p90 as f64);
+    assert_eq!(m("p99"), l.p99 as f64);
+    assert_eq!(m("p999"), l.p999 as f64);
+}

@@ -141,3 +141,75 @@ fn a_run_without_requests_renders_in_every_format() {
     let hgrm = render(&run, Format::Hgrm, &view(None)).unwrap();
     assert!(hgrm.contains("Total count    =            0]"), "{hgrm}");
 }
+
+/// The cells of the row of `scope` in the table's latency ladder.
+fn ladder_row(table: &str, scope: &str) -> Vec<String> {
+    let ladder = table
+        .split("Latency (from intended send time):")
+        .nth(1)
+        .unwrap();
+    let line = ladder
+        .lines()
+        .find(|l| {
+            l.split(['│', '┆'])
+                .nth(1)
+                .is_some_and(|c| c.trim() == scope)
+        })
+        .unwrap_or_else(|| panic!("no {scope} row in {ladder}"));
+    line.split(['│', '┆'])
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_format_shows_the_run_files_percentiles() {
+    use reports::units::fmt_us;
+    let run = sample_run();
+    // post_tweet has 1,000 latencies: here value_at_percentile(99.9) (another path) gives a
+    // different p99.9 than value_at_quantile(0.999), which wrote run.json's latency_us.p999.
+    let pt = &run.actions["post_tweet"];
+    let h = reports::histogram::decode(&pt.histogram).unwrap();
+    assert_ne!(h.value_at_percentile(99.9), pt.latency_us.p999);
+    let table = render(&run, Format::Table, &view(None)).unwrap();
+    for (name, scope) in [("all", &run.all), ("post_tweet", pt)] {
+        let row = ladder_row(&table, name);
+        let l = &scope.latency_us;
+        let want: Vec<String> = std::iter::once(name.to_string())
+            .chain([l.p50, l.p90, l.p99, l.p999].map(|v| fmt_us(v as f64)))
+            .collect();
+        assert_eq!(row[..5], want[..], "{table}");
+        assert_eq!(row[6], fmt_us(l.max as f64));
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&run, Format::Json, &view(None)).unwrap()).unwrap();
+    let pt_json = &json["scopes"][1];
+    assert_eq!(pt_json["name"], "post_tweet");
+    assert_eq!(pt_json["latency_us"]["p999"], pt.latency_us.p999);
+    assert_eq!(pt_json["service_us"]["p999"], pt.service_us.p999);
+    let md = render(&run, Format::Markdown, &view(None)).unwrap();
+    assert!(md.contains(&fmt_us(pt.latency_us.p999 as f64)), "{md}");
+    let html = render(&run, Format::Html, &view(None)).unwrap();
+    assert!(
+        html.contains(&format!(
+            "<td class=\"n\">{}</td>",
+            fmt_us(pt.latency_us.p999 as f64)
+        )),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_scope_without_latencies_shows_no_percentiles() {
+    let run = reports::fixture::unreachable_run(1_000, 10);
+    let table = render(&run, Format::Table, &view(None)).unwrap();
+    for scope in ["all", "view_timeline"] {
+        let row = ladder_row(&table, scope);
+        assert_eq!(row[1..], ["-", "-", "-", "-", "-", "-"], "{table}");
+    }
+    assert!(!table.contains("0us"), "{table}");
+    let md = render(&run, Format::Markdown, &view(None)).unwrap();
+    assert!(md.contains("| `all` | - | - | - | - | - | - |"), "{md}");
+    let html = render(&run, Format::Html, &view(None)).unwrap();
+    assert!(!html.contains(">0us<"), "{html}");
+}

@@ -102,3 +102,37 @@ fn empty_spec_passes_and_checks_rebuild_the_spec() {
     assert_eq!(out.checks.len(), 3);
     assert_eq!(spec_from_checks(&out.checks).unwrap(), original);
 }
+
+#[test]
+fn latency_gates_fail_when_no_response_was_recorded() {
+    // Every attempt failed to connect: the latency histograms are empty and latency_us is 0.
+    let run = reports::fixture::unreachable_run(1_000, 10);
+    let latency = [
+        SloMetric::P50,
+        SloMetric::P90,
+        SloMetric::P99,
+        SloMetric::P999,
+        SloMetric::Max,
+        SloMetric::Mean,
+    ];
+    for scope in ["all", "view_timeline"] {
+        for metric in latency {
+            let out = evaluate(&run, &spec(scope, &[(metric, 50_000.0)]));
+            assert!(!out.pass, "{scope} {metric:?}: {out:?}");
+            assert!(!out.checks[0].pass);
+            assert_eq!(
+                out.checks[0].reason.as_deref(),
+                Some("no responses recorded"),
+                "{scope} {metric:?}"
+            );
+        }
+    }
+    // The error rate is data: 100% errors is a value, not missing data.
+    let out = evaluate(&run, &spec("all", &[(SloMetric::ErrorRate, 1.0)]));
+    assert!(out.pass, "{out:?}");
+    assert_eq!(out.checks[0].value, 1.0);
+    assert!(out.checks[0].reason.is_none());
+    let line =
+        reports::slo::describe(&evaluate(&run, &spec("all", &[(SloMetric::P99, 1e6)])).checks[0]);
+    assert!(line.contains("FAIL: no responses recorded"), "{line}");
+}

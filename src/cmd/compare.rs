@@ -15,14 +15,15 @@ pub struct CompareArgs {
     pub base: PathBuf,
     /// New run to check against the baseline.
     pub new: PathBuf,
-    /// Relative tolerance: `10%` or a fraction `0.1`.
+    /// Relative tolerance: `10%` or a fraction `0.1` (a bare number above 1 is refused).
     #[arg(long, default_value = "10%", value_parser = parse_fraction)]
     pub max_regression: f64,
     /// Latency changes up to this absolute size never fail (`1ms`, `500us`, `0`), so that
     /// 40us -> 50us is not a +25% regression.
     #[arg(long, default_value = "1ms", value_parser = parse_latency_us)]
     pub min_delta: f64,
-    /// Error-rate changes up to this absolute size never fail (`0.1%` or `0.001`).
+    /// Error-rate changes up to this absolute size never fail (`0.1%` or `0.001`; a bare
+    /// number above 1 is refused).
     #[arg(long, default_value = "0.1%", value_parser = parse_fraction)]
     pub min_error_delta: f64,
     /// A latency percentile p is gated only when both runs hold at least N / (1 - p) samples
@@ -40,16 +41,24 @@ fn parse_format(s: &str) -> Result<CompareFormat, String> {
         .ok_or_else(|| format!("unknown compare format {s:?}; use one of: table, markdown, json"))
 }
 
-/// `10%` -> 0.1; `0.1` -> 0.1.
+/// `10%` -> 0.1; `0.1` -> 0.1. A bare number above 1 (`10`) is refused: it would be read as
+/// 1000%, which is almost surely meant as `10%`.
 pub(crate) fn parse_fraction(s: &str) -> Result<f64, String> {
     let t = s.trim();
-    let v = match t.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
-        None => t.parse::<f64>(),
-    }
-    .map_err(|_| format!("{s:?} is not a percentage; write e.g. 10% or 0.1"))?;
+    let (v, bare) = match t.strip_suffix('%') {
+        Some(p) => (p.trim().parse::<f64>().map(|v| v / 100.0), false),
+        None => (t.parse::<f64>(), true),
+    };
+    let v = v.map_err(|_| format!("{s:?} is not a percentage; write e.g. 10% or 0.1"))?;
     if !(v.is_finite() && v >= 0.0) {
         return Err(format!("{s:?} must be a percentage of at least 0"));
+    }
+    if bare && v > 1.0 {
+        return Err(format!(
+            "{s:?} is a fraction above 1 ({}%); for {t} percent write {t}% (or {})",
+            v * 100.0,
+            v / 100.0
+        ));
     }
     Ok(v)
 }
@@ -106,6 +115,10 @@ mod tests {
         assert_eq!(parse_fraction("0.25").unwrap(), 0.25);
         assert!(parse_fraction("ten").is_err());
         assert!(parse_fraction("-5%").is_err());
+        assert_eq!(parse_fraction("1").unwrap(), 1.0);
+        assert_eq!(parse_fraction("150%").unwrap(), 1.5);
+        let err = parse_fraction("10").unwrap_err();
+        assert!(err.contains("10%") && err.contains("0.1"), "{err}");
         assert_eq!(parse_latency_us("1ms").unwrap(), 1000.0);
         assert_eq!(parse_latency_us("500us").unwrap(), 500.0);
         assert_eq!(parse_latency_us("0.5s").unwrap(), 500_000.0);

@@ -10,7 +10,7 @@ use crate::error::ReportError;
 use crate::run::RunResult;
 use crate::slo::describe;
 use crate::summary::{error_breakdown, latency_histogram, Summary, LADDER_LABELS};
-use crate::units::{fmt_count, fmt_pct, fmt_rps, fmt_us};
+use crate::units::{fmt_count, fmt_pct, fmt_rps};
 
 pub struct Html;
 
@@ -107,9 +107,9 @@ fn summary_tables(s: &Summary) -> String {
                 fmt_count(sc.errors),
                 fmt_pct(sc.error_rate),
                 fmt_rps(sc.rps),
-                fmt_us(sc.latency_us.min as f64),
-                fmt_us(sc.latency_us.mean),
-                fmt_us(sc.latency_us.stddev),
+                sc.latency_us.cell(sc.latency_us.min as f64),
+                sc.latency_us.cell(sc.latency_us.mean),
+                sc.latency_us.cell(sc.latency_us.stddev),
             ]
         })
         .collect();
@@ -137,7 +137,7 @@ fn summary_tables(s: &Summary) -> String {
                     &sc.latency_us
                 };
                 std::iter::once(sc.name.clone())
-                    .chain(l.steps().iter().map(|&v| fmt_us(v as f64)))
+                    .chain(l.step_cells())
                     .collect()
             })
             .collect()

@@ -6,7 +6,7 @@ use crate::error::ReportError;
 use crate::run::RunResult;
 use crate::slo::describe;
 use crate::summary::{error_breakdown, Summary, LADDER_LABELS};
-use crate::units::{fmt_count, fmt_pct, fmt_rps, fmt_us};
+use crate::units::{fmt_count, fmt_pct, fmt_rps};
 
 pub struct Markdown;
 
@@ -57,7 +57,7 @@ impl Exporter for Markdown {
                     fmt_count(sc.errors),
                     fmt_pct(sc.error_rate),
                     fmt_rps(sc.rps),
-                    fmt_us(sc.latency_us.mean),
+                    sc.latency_us.cell(sc.latency_us.mean),
                 ]
             })
             .collect();
@@ -72,7 +72,7 @@ impl Exporter for Markdown {
             .iter()
             .map(|sc| {
                 std::iter::once(format!("`{}`", sc.name))
-                    .chain(sc.latency_us.steps().iter().map(|&v| fmt_us(v as f64)))
+                    .chain(sc.latency_us.step_cells())
                     .collect()
             })
             .collect();

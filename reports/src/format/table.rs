@@ -8,7 +8,7 @@ use crate::error::ReportError;
 use crate::run::RunResult;
 use crate::slo::describe;
 use crate::summary::{error_breakdown, Summary, LADDER_LABELS};
-use crate::units::{fmt_count, fmt_pct, fmt_rps, fmt_us};
+use crate::units::{fmt_count, fmt_pct, fmt_rps};
 
 pub struct Table;
 
@@ -61,9 +61,9 @@ impl Exporter for Table {
                 fmt_count(sc.errors),
                 fmt_pct(sc.error_rate),
                 fmt_rps(sc.rps),
-                fmt_us(sc.latency_us.min as f64),
-                fmt_us(sc.latency_us.mean),
-                fmt_us(sc.latency_us.stddev),
+                sc.latency_us.cell(sc.latency_us.min as f64),
+                sc.latency_us.cell(sc.latency_us.mean),
+                sc.latency_us.cell(sc.latency_us.stddev),
             ]);
         }
         right_align(&mut summary, 1);
@@ -78,7 +78,7 @@ impl Exporter for Table {
         );
         for sc in &s.scopes {
             let mut row = vec![sc.name.clone()];
-            row.extend(sc.latency_us.steps().iter().map(|&v| fmt_us(v as f64)));
+            row.extend(sc.latency_us.step_cells());
             ladder.add_row(row);
         }
         right_align(&mut ladder, 1);
