@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use reports::fixture::sample_run;
+use reports::fixture::{sample_run, unreachable_run};
 use reports::RunResult;
 
 fn napkin(args: &[&str]) -> Output {
@@ -120,7 +120,7 @@ fn bad_run_files_exit_2_with_a_clear_message_and_no_output() {
     let cases: [(&Path, &str); 4] = [
         (&missing, "No such file"),
         (&truncated, "not a valid napkin run result"),
-        (&text, "not a valid napkin run result"),
+        (&text, "not JSON, so not a napkin run file"),
         (&future, "unsupported run format \"napkin-run/9\""),
     ];
     let before = files(dir.path());
@@ -318,4 +318,147 @@ fn check_with_a_scenario_file_uses_its_load_slo() {
     assert_eq!(code(&o), if outcome.pass { 0 } else { 1 }, "{}", stdout(&o));
     let lines = stdout(&o).lines().count();
     assert_eq!(lines, outcome.checks.len() + 1, "{}", stdout(&o));
+}
+
+#[test]
+fn unreadable_run_files_are_explained_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    let o = napkin(&["report", s(&missing)]);
+    assert_eq!(code(&o), 2);
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {}: cannot read the file: No such file or directory (os error 2); check the path\n",
+            s(&missing)
+        )
+    );
+    // A scenario passed by mistake: said once that it is not a run file, with where they come from.
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/twitter.yaml");
+    let o = napkin(&["report", scenario]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("not JSON, so not a napkin run file"), "{err}");
+    assert!(err.contains("napkin load --out"), "{err}");
+    assert_eq!(err.matches("line 1 column").count(), 1, "{err}");
+    // JSON of something else.
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, "{\"requests\": 1}").unwrap();
+    let o = napkin(&["report", s(&other)]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("JSON but not a napkin run file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn outputs_into_a_missing_directory_are_refused_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = write_run(dir.path(), "run.json", &sample_run());
+    let nodir = dir.path().join("nodir");
+    let out = nodir.join("out.txt");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["report", s(&run), "-o", s(&out)],
+        vec!["check", s(&run), "--junit", s(&out)],
+        vec!["merge", s(&run), "-o", s(&out)],
+    ];
+    for args in commands {
+        let o = napkin(&args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "error: cannot write {}: directory {} does not exist; create it (mkdir -p {}) or fix the path\n",
+                s(&out),
+                s(&nodir),
+                s(&nodir)
+            ),
+            "{args:?}"
+        );
+    }
+    assert!(!nodir.exists());
+}
+
+#[test]
+fn bare_percentages_above_one_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_run(dir.path(), "base.json", &sample_run());
+    for flag in ["--max-regression", "--min-error-delta"] {
+        let o = napkin(&["compare", s(&a), s(&a), flag, "10"]);
+        assert_eq!(code(&o), 2, "{flag}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(flag) && err.contains("10%") && err.contains("0.1"),
+            "{err}"
+        );
+        // The fraction and the percentage are both accepted.
+        for ok in ["0.1", "10%", "1"] {
+            let o = napkin(&["compare", s(&a), s(&a), flag, ok]);
+            assert_eq!(code(&o), 0, "{flag} {ok}: {}", stderr(&o));
+        }
+    }
+}
+
+#[test]
+fn an_unreachable_run_fails_latency_gates_and_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let unreach = write_run(dir.path(), "unreach.json", &unreachable_run(5_000, 10));
+    let slo = dir.path().join("p99.yaml");
+    std::fs::write(&slo, "slo:\n  all: {p99: 50ms}\n").unwrap();
+    let o = napkin(&["check", s(&unreach), "--slo", s(&slo)]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("all p99 (limit <= 50.00ms): FAIL: no responses recorded"),
+        "{}",
+        stdout(&o)
+    );
+    let o = napkin(&["report", s(&unreach)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stdout(&o).contains("0us"), "{}", stdout(&o));
+    // 5,000 connect errors in 10 s are no throughput: 0 successful requests/s, a regression.
+    let base = write_run(dir.path(), "base.json", &sample_run());
+    let o = napkin(&["compare", s(&base), s(&unreach), "--format", "json"]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let rps = json["scopes"][0]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "rps")
+        .unwrap();
+    assert_eq!(rps["new"], 0.0);
+    assert_eq!(rps["verdict"], "regressed");
+}
+
+#[test]
+fn report_shows_the_p999_of_the_run_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = sample_run();
+    let path = write_run(dir.path(), "run.json", &run);
+    let pt = &run.actions["post_tweet"];
+    let h = reports::histogram::decode(&pt.histogram).unwrap();
+    // The other computation (value_at_percentile(99.9)) differs for this histogram.
+    assert_ne!(h.value_at_percentile(99.9), pt.latency_us.p999);
+    let o = napkin(&["report", s(&path)]);
+    let out = stdout(&o);
+    let row = out
+        .split("Latency (from intended send time):")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("post_tweet"))
+        .unwrap();
+    let cells: Vec<&str> = row
+        .split(['│', '┆'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells[4],
+        reports::units::fmt_us(pt.latency_us.p999 as f64),
+        "{out}"
+    );
 }

@@ -19,7 +19,12 @@ pub enum ReportError {
         err: std::io::Error,
     },
     /// An output file whose directory does not exist.
-    #[error("cannot write {}: directory {} does not exist", path.display(), dir.display())]
+    #[error(
+        "cannot write {}: directory {} does not exist; create it (mkdir -p {}) or fix the path",
+        path.display(),
+        dir.display(),
+        dir.display()
+    )]
     NoDirectory { path: PathBuf, dir: PathBuf },
     /// A run file that is not JSON at all (e.g. a scenario YAML passed by mistake).
     #[error(

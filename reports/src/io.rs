@@ -32,12 +32,18 @@ pub fn parse_run(path: &Path, text: &str) -> Result<RunResult, ReportError> {
     })?;
     match value.get("format").and_then(|f| f.as_str()) {
         Some(RUN_FORMAT) => {}
-        other => {
+        Some(other) => {
             return Err(ReportError::Format {
                 path: path.into(),
-                found: other.unwrap_or("<missing>").to_string(),
+                found: other.to_string(),
                 expected: RUN_FORMAT,
             })
+        }
+        None => {
+            return Err(ReportError::Invalid(format!(
+                "{}: JSON but not a napkin run file (no \"format\": \"{RUN_FORMAT}\" field); run files come from `napkin load --out` or `napkin merge`",
+                path.display()
+            )))
         }
     }
     serde_json::from_value(value).map_err(|err| ReportError::Json {
