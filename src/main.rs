@@ -1,6 +1,7 @@
 //! The `napkin` command: parse arguments, hand them to [`napkin::run`], map the outcome to an
 //! exit code (SPEC section 2). Everything else lives in the library so tests can drive it.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -22,7 +23,8 @@ fn main() -> ExitCode {
     match napkin::run(cli, &mut stdout) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Not eprintln!: a closed stderr (`2>&1 | head`) must not turn an error into a panic.
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             ExitCode::from(napkin::exit::code_of(&err))
         }
     }

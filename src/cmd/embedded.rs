@@ -75,11 +75,11 @@ pub fn resolve_with_server(
     let mut settings = Settings::resolve(&placeholder, scenario)?;
     let plan = SeedPlan::for_scenario(scenario)?;
     let server = EmbeddedServer::start(plan).map_err(|e| exit::RunFailed(format!("{e:#}")))?;
-    eprintln!(
+    super::load::output::note(format_args!(
         "no target given: started the reference server in-process at {} ({})",
         server.url(),
         server.seed_report()
-    );
+    ));
     settings.target = loadgen::Target::parse(server.url())?;
     Ok((settings, Some(server)))
 }

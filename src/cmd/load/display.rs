@@ -97,6 +97,16 @@ impl Live {
         }
         Ok(self.hlog.as_mut())
     }
+
+    fn write_hlog(&mut self, iv: &Interval<'_>) -> Result<(), String> {
+        if let Some(w) = self.writer(iv)? {
+            for (info, hist) in iv.actions.iter().zip(iv.latency) {
+                w.write_interval(&info.name, iv.start_offset_s, iv.length_s, hist)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl IntervalSink for Live {
@@ -117,13 +127,13 @@ impl IntervalSink for Live {
                 fmt_count(self.errors),
             ));
         }
-        if let Some(w) = self.writer(iv)? {
-            for (info, hist) in iv.actions.iter().zip(iv.latency) {
-                w.write_interval(&info.name, iv.start_offset_s, iv.length_s, hist)
-                    .map_err(|e| e.to_string())?;
-            }
+        let written = self.write_hlog(iv);
+        if written.is_err() {
+            // A log with a hole is worse than none: drop the temp file, write no more.
+            self.hlog = None;
+            self.hlog_path = None;
         }
-        Ok(())
+        written
     }
 }
 

@@ -4,9 +4,11 @@
 //! command line over the scenario's `load:` block and validates it (exit 2 on bad input),
 //! [`source_for`] / [`schedule_for`] pick what to send and when, `loadgen::run` does the work,
 //! [`result`] turns the outcome into a run file (SPEC section 5), [`display`] shows progress
-//! and the final summary.
+//! and the final summary, [`output`] checks output paths up front and keeps a closed stdout
+//! (`| head`) from failing the run.
 
 pub mod display;
+pub mod output;
 pub mod result;
 pub mod settings;
 
@@ -75,12 +77,23 @@ pub fn run(args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
 }
 
 /// Runs `napkin load`; `stop` ends the run early (tests trigger it instead of a signal).
+///
+/// Output paths are checked and the target resolved before anything starts; the run file and
+/// interval log are written before the summary is printed, and a closed stdout (`| head`)
+/// neither fails the command nor changes its exit code.
 pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> anyhow::Result<u8> {
+    let out = &mut output::Tolerant::new(out);
+    for (flag, path) in [("--out", &args.out), ("--hlog", &args.hlog)] {
+        if let Some(path) = path {
+            output::check_writable(flag, path)?;
+        }
+    }
     let scenario = estimator::load_file(&args.scenario, &[])?;
     let factory = source_for(&scenario)?;
     let (settings, embedded) = super::embedded::resolve_with_server(&args, &scenario)?;
     settings::check_slo_scopes(&scenario.load.slo, factory.actions())?;
     let plan = settings.plan(schedule_for(&settings)?)?;
+    resolve_target(&settings)?;
 
     writeln!(
         out,
@@ -92,24 +105,29 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
         loadgen::RunError::Plan(p) => anyhow::anyhow!(p),
         other => anyhow::Error::new(exit::RunFailed(other.to_string())),
     })?;
-    live.finish()?;
+    let hlog_error = hlog_error(&args, live.finish(), &outcome);
     if let Some(server) = embedded {
         server.stop()?;
     }
     if outcome.deferred > 0 {
-        eprintln!(
+        output::note(format_args!(
             "deferred {} draws: their action's capture pool was still empty, so another action went",
             outcome.deferred
-        );
+        ));
     }
 
     let mut run = result::to_run(&scenario, &settings, &plan, &outcome)?;
     run.slo = reports::slo::evaluate(&run, &scenario.load.slo);
-    display::summary(out, &run, &outcome)?;
     if let Some(path) = &args.out {
         let json = serde_json::to_vec_pretty(&run).context("serialising the run result")?;
         reports::io::write_atomic(path, &json)?;
+    }
+    display::summary(out, &run, &outcome)?;
+    if let Some(path) = &args.out {
         writeln!(out, "run result written to {}", path.display())?;
+    }
+    if let Some(e) = hlog_error {
+        return Err(e);
     }
     if outcome.all.successes() == 0 {
         return Err(exit::RunFailed(display::nothing_succeeded(&run)).into());
@@ -119,6 +137,39 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
     } else {
         exit::GATE_FAILED
     })
+}
+
+/// Fails fast (exit 3) when the target's host name does not resolve: every request would be a
+/// connect error, so there is no point in running for the whole duration.
+fn resolve_target(settings: &Settings) -> anyhow::Result<()> {
+    match settings.target.resolve() {
+        Ok(_) => Ok(()),
+        Err(loadgen::TargetError::Resolve { host, reason }) => Err(exit::RunFailed(format!(
+            "cannot resolve host {host} of target {}: {reason}; check the host name in --target \
+             or load.target (nothing was sent, no files were written)",
+            settings.target.url
+        ))
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The interval log's failure, if any (it is reported after the run file is written).
+fn hlog_error(
+    args: &LoadArgs,
+    finished: anyhow::Result<()>,
+    outcome: &loadgen::Outcome,
+) -> Option<anyhow::Error> {
+    let path = args.hlog.as_deref()?;
+    if let Some(e) = &outcome.sink_error {
+        return Some(anyhow::anyhow!(
+            "writing the interval log {}: {e}",
+            path.display()
+        ));
+    }
+    finished
+        .err()
+        .map(|e| e.context(format!("writing the interval log {}", path.display())))
 }
 
 /// What to send: the scenario's traffic (docs/traffic.md): the estimate's mix, compiled
