@@ -4,7 +4,7 @@
 //!
 //! Rules: latency metrics (`p50 p90 p99 p999 max mean`) read the scope's `latency_us`
 //! (coordinated-omission corrected); `error_rate` is errors / requests of the scope; `min_rps`
-//! is the scope's requests / the run's `duration_s`. `min_rps` passes when value >= limit,
+//! is the scope's successful requests (requests - errors) / the run's `duration_s`. `min_rps` passes when value >= limit,
 //! every other metric when value <= limit. A scope that is not in the run, or that recorded no
 //! request, fails its checks with a `reason`; so does a latency metric of a scope whose latency
 //! histogram is empty (every request failed before a response, e.g. an unreachable target):
@@ -105,8 +105,10 @@ pub fn metric_value(run: &RunResult, scope: &ScopeResult, metric: SloMetric) -> 
         SloMetric::Mean => l.mean,
         SloMetric::ErrorRate => ratio(scope.errors, scope.requests),
         SloMetric::MinRps => {
+            // Successful requests only: refused connections fail fast at the offered rate
+            // and must not count as throughput.
             if run.duration_s > 0.0 {
-                scope.requests as f64 / run.duration_s
+                scope.requests.saturating_sub(scope.errors) as f64 / run.duration_s
             } else {
                 0.0
             }

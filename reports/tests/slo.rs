@@ -40,7 +40,7 @@ fn every_metric_has_its_value() {
         (SloMetric::Max, all.latency_us.max as f64),
         (SloMetric::Mean, all.latency_us.mean),
         (SloMetric::ErrorRate, 7.0 / 5_000.0),
-        (SloMetric::MinRps, 500.0),
+        (SloMetric::MinRps, 4_993.0 / 10.0),
     ];
     for (metric, expected) in cases {
         let out = evaluate(&run, &spec("all", &[(metric, 1.0)]));
@@ -52,8 +52,9 @@ fn every_metric_has_its_value() {
 #[test]
 fn min_rps_is_a_lower_bound() {
     let run = sample_run();
-    assert!(evaluate(&run, &spec("all", &[(SloMetric::MinRps, 500.0)])).pass);
-    assert!(!evaluate(&run, &spec("all", &[(SloMetric::MinRps, 501.0)])).pass);
+    // 5,000 requests, 7 errors, 10 s: 499.3 successful requests/s.
+    assert!(evaluate(&run, &spec("all", &[(SloMetric::MinRps, 499.3)])).pass);
+    assert!(!evaluate(&run, &spec("all", &[(SloMetric::MinRps, 499.4)])).pass);
     assert!(evaluate(&run, &spec("all", &[(SloMetric::ErrorRate, 0.0014)])).pass);
     assert!(!evaluate(&run, &spec("all", &[(SloMetric::ErrorRate, 0.0013)])).pass);
 }
@@ -135,4 +136,13 @@ fn latency_gates_fail_when_no_response_was_recorded() {
     let line =
         reports::slo::describe(&evaluate(&run, &spec("all", &[(SloMetric::P99, 1e6)])).checks[0]);
     assert!(line.contains("FAIL: no responses recorded"), "{line}");
+}
+
+#[test]
+fn min_rps_counts_only_successful_requests() {
+    // Every attempt a refused connection, offered at 100/s: no throughput at all.
+    let run = reports::fixture::unreachable_run(1_000, 10);
+    let out = evaluate(&run, &spec("all", &[(SloMetric::MinRps, 1.0)]));
+    assert_eq!(out.checks[0].value, 0.0);
+    assert!(!out.pass);
 }
