@@ -141,6 +141,8 @@ impl Conn {
         for attempt in 0..2 {
             let fresh = self.stream.is_none();
             if fresh {
+                // A stalled (re)connect, also on the retry, is a connect error.
+                *connected = false;
                 self.connect(ep).await?;
             }
             *connected = true;

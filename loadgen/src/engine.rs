@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::conn::Endpoint;
 use crate::lane::Clock;
-use crate::plan::{LoadShape, PlanError, RunPlan};
+use crate::plan::{PlanError, RunPlan};
 use crate::record::{new_histogram, ActionTotals, IntervalData};
 use crate::source::{ActionInfo, SourceFactory};
 use crate::target::TargetError;
@@ -21,23 +21,27 @@ use crate::worker::{run_worker, Msg, Shared, WorkerResult};
 /// Ends a run early from any thread. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct StopHandle {
-    tx: Arc<watch::Sender<bool>>,
+    /// When `stop` was first called.
+    tx: Arc<watch::Sender<Option<Instant>>>,
 }
 
 impl StopHandle {
     pub fn new() -> StopHandle {
         StopHandle {
-            tx: Arc::new(watch::channel(false).0),
+            tx: Arc::new(watch::channel(None).0),
         }
     }
 
-    /// Asks the run to stop now; results so far are kept and marked interrupted.
+    /// Asks the run to stop now: no new request is sent, the ones in flight get the grace
+    /// period to finish; results so far are kept and marked interrupted.
     pub fn stop(&self) {
-        self.tx.send_replace(true);
+        let now = Instant::now();
+        self.tx
+            .send_if_modified(|s| s.is_none() && s.replace(now).is_none());
     }
 
     pub fn is_stopped(&self) -> bool {
-        *self.tx.borrow()
+        self.tx.borrow().is_some()
     }
 }
 
@@ -122,9 +126,12 @@ pub struct Outcome {
     pub late: u64,
     /// Open model: requests the schedule offered in the measured window.
     pub offered: Option<u64>,
-    /// Open model: offered requests without an outcome (never sent, or still in flight when
-    /// the run ended).
+    /// Open model: offered requests that were never sent (queued behind stalled requests
+    /// when the run ended). They are part of `unfinished`, in `all` only (no action).
     pub unsent: u64,
+    /// Measured requests without an outcome when the run ended (in flight at the cutoff, or
+    /// never sent): `all.errors.unfinished`, also counted in `all.requests`.
+    pub unfinished: u64,
     pub deferred: u64,
     /// The first error the interval sink returned (later intervals were not given to it).
     pub sink_error: Option<String>,
@@ -209,13 +216,7 @@ pub fn run(
         let _ = t.join();
     }
     let collected = collected?;
-    Ok(finish(
-        plan,
-        factory.actions(),
-        clock,
-        started_at,
-        collected,
-    ))
+    Ok(finish(factory.actions(), clock, started_at, collected))
 }
 
 /// What the collector gathered.
@@ -330,7 +331,6 @@ fn emit(
 
 /// Merges the workers' totals into the outcome.
 fn finish(
-    plan: &RunPlan,
     infos: &[ActionInfo],
     clock: Clock,
     started_at: SystemTime,
@@ -339,7 +339,8 @@ fn finish(
     let mut actions: Vec<ActionTotals> = infos.iter().map(|_| ActionTotals::new()).collect();
     let mut send_lag = new_histogram();
     let mut timer_lag = new_histogram();
-    let (mut late, mut deferred) = (0, 0);
+    let (mut late, mut deferred, mut unsent) = (0, 0, 0);
+    let mut offered: Option<u64> = None;
     let mut stopped_at: Option<Instant> = None;
     for r in &collected.results {
         for (a, b) in actions.iter_mut().zip(&r.actions) {
@@ -349,6 +350,10 @@ fn finish(
         timer_lag.add(&r.timer_lag).expect("same bounds");
         late += r.late;
         deferred += r.deferred;
+        unsent += r.unsent;
+        if let Some(o) = r.offered {
+            offered = Some(offered.unwrap_or(0) + o);
+        }
         if let Some(t) = r.stopped_at {
             stopped_at = Some(stopped_at.map_or(t, |s: Instant| s.min(t)));
         }
@@ -360,15 +365,9 @@ fn finish(
     for a in &actions {
         all.add(a);
     }
-    let offered = match &plan.shape {
-        LoadShape::Open { schedule, .. } => Some(offered(
-            schedule.as_ref(),
-            plan.shape.lanes(),
-            clock.measure_from - clock.start,
-            window_end - clock.start,
-        )),
-        LoadShape::Closed { .. } => None,
-    };
+    // Never-sent requests have no action: they count in `all` only.
+    all.requests += unsent;
+    all.errors.unfinished += unsent;
     Outcome {
         actions: infos
             .iter()
@@ -376,7 +375,8 @@ fn finish(
             .zip(actions)
             .map(|(info, totals)| ActionOutcome { info, totals })
             .collect(),
-        unsent: offered.map_or(0, |o| o.saturating_sub(all.requests)),
+        unsent,
+        unfinished: all.errors.unfinished,
         all,
         started_at,
         measured,
@@ -389,27 +389,4 @@ fn finish(
         deferred,
         sink_error: collected.sink_error,
     }
-}
-
-/// Requests the schedule intends in `[from, to)` over all lanes.
-fn offered(
-    spec: &dyn crate::schedule::ScheduleSpec,
-    lanes: usize,
-    from: Duration,
-    to: Duration,
-) -> u64 {
-    let mut n = 0;
-    for i in 0..lanes {
-        let mut lane = spec.lane(i, lanes);
-        loop {
-            let t = lane.next_offset();
-            if t >= to {
-                break;
-            }
-            if t >= from {
-                n += 1;
-            }
-        }
-    }
-    n
 }

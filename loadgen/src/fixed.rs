@@ -89,6 +89,9 @@ impl FixedAction {
     }
 }
 
+/// Distinguishes the request-choice random streams from other per-lane streams of a run.
+const FIXED_STREAM: u64 = 0x5EED_F1C5_D0A1_7E11;
+
 /// Fixed requests chosen by weight; one [`RequestSource`] per lane, seeded per lane.
 #[derive(Debug)]
 pub struct FixedFactory {
@@ -144,14 +147,20 @@ impl SourceFactory for FixedFactory {
     }
 
     fn lane(&self, index: usize, _lanes: usize, seed: u64) -> Box<dyn RequestSource> {
-        let lane_seed = seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         Box::new(FixedSource {
             actions: self.actions.clone(),
             index: self.index.clone(),
             single: self.actions.len() == 1,
-            rng: SmallRng::seed_from_u64(lane_seed),
+            rng: SmallRng::seed_from_u64(lane_seed(seed, index)),
         })
     }
+}
+
+/// The seed of lane `index`'s request choices. [`FIXED_STREAM`] keeps these streams apart
+/// from the arrival schedules' lane streams (`arrivals::lane_rng`), which mix the same seed
+/// with the same multiplier.
+fn lane_seed(seed: u64, index: usize) -> u64 {
+    seed ^ FIXED_STREAM ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 struct FixedSource {
@@ -218,6 +227,20 @@ mod tests {
         assert_eq!(r.headers.len(), 1);
         assert_eq!(lane.on_response(0, 201, b""), Verdict::Success);
         assert_eq!(lane.on_response(0, 200, b""), Verdict::BadStatus);
+    }
+
+    #[test]
+    fn lane_streams_differ_from_the_arrival_streams_of_the_same_seed() {
+        use rand::RngCore;
+        for seed in [0, 1, 7, u64::MAX] {
+            let arrivals: Vec<u64> = (0..64)
+                .map(|j| crate::arrivals::lane_rng(seed, j).next_u64())
+                .collect();
+            for i in 0..64 {
+                let first = SmallRng::seed_from_u64(lane_seed(seed, i)).next_u64();
+                assert!(!arrivals.contains(&first), "seed {seed}, lane {i}");
+            }
+        }
     }
 
     #[test]

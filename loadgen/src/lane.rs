@@ -7,6 +7,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::{watch, Notify};
+
 use crate::conn::{Conn, Endpoint, Reply};
 use crate::record::{ErrorKind, Recorder};
 use crate::schedule::Schedule;
@@ -91,14 +93,22 @@ pub(crate) struct Lane {
     pub recorder: Rc<RefCell<Recorder>>,
     pub source: Rc<RefCell<Box<dyn RequestSource>>>,
     pub pacer: Pacer,
+    /// When the run was stopped, if it was: no new request is sent after that.
+    pub stop: watch::Receiver<Option<Instant>>,
+    /// Notified after every outcome (the worker waits for in-flight requests on a stop).
+    pub done: Rc<Notify>,
 }
 
 impl Lane {
-    /// Runs until the pacer says the run is over (or the task is dropped).
+    /// Runs until the pacer says the run is over or the run is stopped (or the task is
+    /// dropped, at the cutoff).
     pub async fn run(mut self) {
         let mut conn = Conn::new();
         let open = self.pacer.is_open();
         while let Some((intended, waited)) = self.pacer.next(&self.clock).await {
+            if self.stop.borrow().is_some() {
+                return;
+            }
             let (req, want_body) = {
                 let mut source = self.source.borrow_mut();
                 let req = source.next_request();
@@ -109,11 +119,20 @@ impl Lane {
             let sent = Instant::now();
             // Closed model: the request is intended when it is sent (latency == service).
             let intended = if open { intended } else { sent };
+            let measured = intended >= self.clock.measure_from;
+            self.recorder.borrow_mut().begin(action, measured);
+            // Service time starts here, so it includes (re)connecting when the connection
+            // has to be opened first: that is part of what a user waits for.
             let result = conn.exchange(&self.endpoint, req, want_body).await;
             let done = Instant::now();
-            if intended >= self.clock.measure_from && open {
-                self.recorder.borrow_mut().sent(sent - intended, waited);
+            {
+                let mut rec = self.recorder.borrow_mut();
+                rec.end(action, measured);
+                if measured && open {
+                    rec.sent(sent - intended, waited);
+                }
             }
+            self.done.notify_one();
             let failed = self.record(action, intended, sent, done, result);
             if failed == Some(ErrorKind::Connect) && !open {
                 tokio::time::sleep(CONNECT_BACKOFF).await;

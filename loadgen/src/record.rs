@@ -45,11 +45,19 @@ pub struct ErrorCounts {
     pub io: u64,
     pub capture: u64,
     pub status: BTreeMap<u16, u64>,
+    /// Requests intended in the measured window that had no outcome when the run ended:
+    /// still in flight at the cutoff, or never sent (queued behind a stalled request).
+    pub unfinished: u64,
 }
 
 impl ErrorCounts {
     pub fn total(&self) -> u64 {
-        self.connect + self.timeout + self.io + self.capture + self.status.values().sum::<u64>()
+        self.connect
+            + self.timeout
+            + self.io
+            + self.capture
+            + self.unfinished
+            + self.status.values().sum::<u64>()
     }
 
     pub(crate) fn count(&mut self, kind: ErrorKind) {
@@ -67,6 +75,7 @@ impl ErrorCounts {
         self.timeout += other.timeout;
         self.io += other.io;
         self.capture += other.capture;
+        self.unfinished += other.unfinished;
         for (s, n) in &other.status {
             *self.status.entry(*s).or_insert(0) += n;
         }
@@ -153,6 +162,10 @@ pub(crate) struct Recorder {
     pub timer_lag: Histogram<u64>,
     /// Requests sent more than [`LATE`] after their intended time.
     pub late: u64,
+    /// Requests in flight (warm-up included).
+    pub in_flight: usize,
+    /// Per action: measured requests in flight (no outcome yet).
+    pub pending: Vec<u64>,
 }
 
 /// A send later than this after its intended time counts as late.
@@ -166,7 +179,43 @@ impl Recorder {
             send_lag: new_histogram(),
             timer_lag: new_histogram(),
             late: 0,
+            in_flight: 0,
+            pending: vec![0; actions],
         }
+    }
+
+    /// A request of `action` goes out; `measured`: intended in the measured window.
+    pub fn begin(&mut self, action: usize, measured: bool) {
+        self.in_flight += 1;
+        if measured {
+            self.pending[action] += 1;
+        }
+    }
+
+    /// The request begun with the same arguments has its outcome (recorded separately).
+    pub fn end(&mut self, action: usize, measured: bool) {
+        self.in_flight -= 1;
+        if measured {
+            self.pending[action] -= 1;
+        }
+    }
+
+    /// At the cutoff: the measured requests still in flight, and `unsent` more that were
+    /// never sent (no action), become `unfinished` errors of the current interval.
+    pub fn unfinished(&mut self, unsent: u64) {
+        for (a, n) in self
+            .actions
+            .iter_mut()
+            .zip(std::mem::take(&mut self.pending))
+        {
+            a.requests += n;
+            a.errors.unfinished += n;
+            self.interval.requests += n;
+            self.interval.errors += n;
+        }
+        self.pending = vec![0; self.actions.len()];
+        self.interval.requests += unsent;
+        self.interval.errors += unsent;
     }
 
     /// A send `lag` after its intended time (open model only); `waited`: the lane was idle

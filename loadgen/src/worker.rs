@@ -1,7 +1,9 @@
 //! A worker: one OS thread with a current-thread tokio runtime driving its share of the lanes.
 //! It records into its own [`Recorder`] (no sharing), hands off one interval per second to the
-//! collector, and returns its totals when its lanes are done, the run is stopped, or the hard
-//! deadline passes (a dead target never holds a run past its duration plus a short grace).
+//! collector, and returns its totals when its lanes are done (and the planned end has come),
+//! when the run is stopped and its in-flight requests are done (or the grace is over), or when
+//! the hard deadline passes (a dead target never holds a run past its duration plus a short
+//! grace). Measured requests without an outcome at that point are counted as `unfinished`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::LocalSet;
 
 use crate::conn::Endpoint;
@@ -20,8 +22,8 @@ use crate::record::{ActionTotals, IntervalData, Recorder};
 use crate::source::{RequestSource, SourceFactory};
 use crate::timer::PreciseTimer;
 
-/// After the last intended send, in-flight requests get at most this long (or the timeout,
-/// if shorter) to complete.
+/// After the last intended send (or a stop), in-flight requests get at most this long (or
+/// the timeout, if shorter) to complete.
 pub(crate) const GRACE: Duration = Duration::from_secs(1);
 
 /// What every worker shares.
@@ -32,7 +34,8 @@ pub(crate) struct Shared {
     pub factory: Arc<dyn SourceFactory>,
     pub lanes: usize,
     pub seed: u64,
-    pub stop: watch::Receiver<bool>,
+    /// When the run was stopped, if it was.
+    pub stop: watch::Receiver<Option<Instant>>,
 }
 
 /// Messages from workers to the collector.
@@ -60,6 +63,10 @@ pub(crate) struct WorkerResult {
     pub timer_lag: Histogram<u64>,
     pub late: u64,
     pub deferred: u64,
+    /// Open model: requests this worker's lanes were offered in the measured window.
+    pub offered: Option<u64>,
+    /// Offered requests that were never sent (counted in `all` only: they have no action).
+    pub unsent: u64,
     /// When the stop signal ended this worker early, if it did.
     pub stopped_at: Option<Instant>,
 }
@@ -83,6 +90,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     let recorder = Rc::new(RefCell::new(Recorder::new(actions)));
     let ticks = Rc::new(Cell::new(0u64));
     let local = LocalSet::new();
+    let done = Rc::new(Notify::new());
     let mut sources = Vec::with_capacity(lanes.len());
     let mut handles = Vec::with_capacity(lanes.len());
     let endpoint = Rc::new(shared.endpoint.clone());
@@ -116,31 +124,21 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
             recorder: recorder.clone(),
             source,
             pacer,
+            stop: shared.stop.clone(),
+            done: done.clone(),
         };
         handles.push(local.spawn_local(lane.run()));
     }
     local.spawn_local(ticker(
         id,
         shared.clock,
+        shared.stop.clone(),
         recorder.clone(),
         ticks.clone(),
         tx.clone(),
     ));
 
-    let hard_end = shared.clock.end + GRACE.min(shared.endpoint.timeout);
-    let mut stop = shared.stop.clone();
-    let stopped_at = local.block_on(&rt, async move {
-        let all_done = async {
-            for h in handles {
-                let _ = h.await;
-            }
-        };
-        tokio::select! {
-            _ = all_done => None,
-            _ = tokio::time::sleep_until(hard_end.into()) => None,
-            _ = stop.wait_for(|s| *s) => Some(Instant::now()),
-        }
-    });
+    let stopped_at = local.block_on(&rt, wait(&shared, handles, recorder.clone(), done));
     {
         // Dropping the lanes closes their connections, which needs the runtime's context.
         let _guard = rt.enter();
@@ -155,15 +153,26 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     let mut rec = Rc::try_unwrap(recorder)
         .map(RefCell::into_inner)
         .unwrap_or_else(|rc| std::mem::replace(&mut *rc.borrow_mut(), Recorder::new(actions)));
+    let offered = match &shared.shape {
+        LoadShape::Open { schedule, .. } => {
+            let from = shared.clock.measure_from - shared.clock.start;
+            let to = exit.max(shared.clock.measure_from) - shared.clock.start;
+            Some(offered(schedule.as_ref(), &lanes, shared.lanes, from, to))
+        }
+        LoadShape::Closed { .. } => None,
+    };
+    let outcomes: u64 = rec.actions.iter().map(|a| a.requests).sum();
+    let in_flight: u64 = rec.pending.iter().sum();
+    let unsent = offered.map_or(0, |o| o.saturating_sub(outcomes + in_flight));
+    rec.unfinished(unsent);
     if exit > shared.clock.measure_from {
-        let index = ticks.get();
-        let length_s = (exit - shared.clock.measure_from).as_secs_f64() - index as f64;
-        let _ = tx.send(Msg::Interval {
-            worker: id,
-            index,
-            length_s: length_s.max(0.0),
-            data: rec.take_interval(),
-        });
+        flush(
+            id,
+            &mut rec,
+            ticks.get(),
+            exit - shared.clock.measure_from,
+            &tx,
+        );
     }
     let _ = tx.send(Msg::Done {
         worker: id,
@@ -173,16 +182,115 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
             timer_lag: rec.timer_lag,
             late: rec.late,
             deferred,
+            offered,
+            unsent,
             stopped_at,
         }),
     });
 }
 
+/// Runs the lanes until they are done and the planned end has come, until the hard deadline
+/// (planned end + grace), or until a stop: then no new request is sent and the ones in flight
+/// get the grace to finish. Returns the stop time, if stopped.
+async fn wait(
+    shared: &Shared,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+    recorder: Rc<RefCell<Recorder>>,
+    done: Rc<Notify>,
+) -> Option<Instant> {
+    let grace = GRACE.min(shared.endpoint.timeout);
+    let hard_end = shared.clock.end + grace;
+    let mut stop = shared.stop.clone();
+    let all_done = async {
+        for h in handles {
+            let _ = h.await;
+        }
+    };
+    tokio::select! {
+        _ = all_done => {
+            // Out of work early (very low rates): the last interval still ends at the end.
+            tokio::select! {
+                _ = tokio::time::sleep_until(shared.clock.end.into()) => None,
+                at = stopped(&mut stop) => Some(at),
+            }
+        }
+        _ = tokio::time::sleep_until(hard_end.into()) => None,
+        at = stopped(&mut stop) => {
+            let deadline = (at.max(Instant::now()) + grace).min(hard_end);
+            while recorder.borrow().in_flight > 0 {
+                tokio::select! {
+                    _ = done.notified() => {}
+                    _ = tokio::time::sleep_until(deadline.into()) => break,
+                }
+            }
+            Some(at)
+        }
+    }
+}
+
+/// Waits for the stop signal; returns when it was given.
+async fn stopped(stop: &mut watch::Receiver<Option<Instant>>) -> Instant {
+    match stop.wait_for(Option::is_some).await {
+        Ok(at) => at.expect("checked"),
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// The worker's last hand-off: the data since the last tick goes into the interval that
+/// contains `measured` (the window's end); seconds the ticker did not reach before (it stops
+/// at the planned end, and may lag behind it) are handed off empty, so no interval is longer
+/// than a second.
+fn flush(id: usize, rec: &mut Recorder, ticks: u64, measured: Duration, tx: &Sender<Msg>) {
+    let measured = measured.as_secs_f64();
+    let mut index = ticks;
+    while measured - index as f64 > 1.0 + 1e-9 {
+        let empty = IntervalData::new(rec.actions.len());
+        let _ = tx.send(Msg::Interval {
+            worker: id,
+            index,
+            length_s: 1.0,
+            data: empty,
+        });
+        index += 1;
+    }
+    let _ = tx.send(Msg::Interval {
+        worker: id,
+        index,
+        length_s: (measured - index as f64).max(0.0),
+        data: rec.take_interval(),
+    });
+}
+
+/// Requests the schedule intends in `[from, to)` over `mine` of its `lanes` lanes.
+pub(crate) fn offered(
+    spec: &dyn crate::schedule::ScheduleSpec,
+    mine: &[usize],
+    lanes: usize,
+    from: Duration,
+    to: Duration,
+) -> u64 {
+    let mut n = 0;
+    for &i in mine {
+        let mut lane = spec.lane(i, lanes);
+        loop {
+            let t = lane.next_offset();
+            if t >= to {
+                break;
+            }
+            if t >= from {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
 /// Hands off one interval per measured second, except the last one (the worker flushes that
-/// itself when it ends, whatever its length).
+/// itself when it ends) and none after a stop.
 async fn ticker(
     worker: usize,
     clock: Clock,
+    stop: watch::Receiver<Option<Instant>>,
     recorder: Rc<RefCell<Recorder>>,
     ticks: Rc<Cell<u64>>,
     tx: Sender<Msg>,
@@ -194,6 +302,10 @@ async fn ticker(
             return;
         }
         tokio::time::sleep_until(at.into()).await;
+        if stop.borrow().is_some_and(|s| s < at) {
+            // The window ended before this second did: the final flush hands it off.
+            return;
+        }
         let data = recorder.borrow_mut().take_interval();
         let msg = Msg::Interval {
             worker,

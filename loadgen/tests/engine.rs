@@ -243,3 +243,85 @@ fn intervals_stream_once_per_second_and_add_up() {
         out.timeline
     );
 }
+
+#[test]
+fn requests_left_without_an_outcome_at_the_end_are_unfinished_errors() {
+    // 100/s for 3 s; the server answers for 1 s, then freezes past the end of the run. The
+    // timeout (10 s) never fires: the ~200 requests intended in [1 s, 3 s) get no outcome by
+    // the cutoff (end + 1 s grace) and must count as `unfinished` errors, not vanish.
+    let server = TestServer::start();
+    let mut plan = open(&server.url(), 100.0, 4, 3.0);
+    plan.timeout = Duration::from_secs(10);
+    let start = Instant::now();
+    *server.state.freeze.lock().unwrap() = Some((
+        start + Duration::from_secs(1),
+        start + Duration::from_secs(60),
+    ));
+    let mut sink = Collect::default();
+    let out = loadgen::run(&plan, factory(), &mut sink, &StopHandle::new()).unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(out.offered, Some(300));
+    let e = &out.all.errors;
+    assert!((190..=215).contains(&e.unfinished), "{e:?}");
+    assert_eq!(e.total(), e.unfinished, "{e:?}");
+    assert_eq!(
+        out.all.requests, 300,
+        "every offered request has an outcome"
+    );
+    assert_eq!(out.unfinished, e.unfinished);
+    // The 4 requests in flight when the cutoff came have an action; the rest were never sent.
+    let by_action: u64 = out.actions.iter().map(|a| a.totals.errors.unfinished).sum();
+    assert_eq!(by_action + out.unsent, e.unfinished);
+    assert!((1..=4).contains(&by_action), "{by_action}");
+    // The timeline adds up to the totals (unfinished ones count in the last second).
+    let total: u64 = sink.intervals.iter().map(|i| i.2).sum();
+    assert_eq!(total, out.all.requests);
+    let errors: u64 = out.timeline.iter().map(|p| p.errors).sum();
+    assert_eq!(errors, e.unfinished);
+}
+
+#[test]
+fn a_stop_lets_in_flight_requests_finish_within_the_grace() {
+    // Every response takes 150 ms; a stop ~650 ms into the schedule must wait for the
+    // requests in flight (instead of dropping them) and send nothing new.
+    let server = TestServer::start();
+    server.state.delay_us.store(150_000, Ordering::SeqCst);
+    let plan = open(&server.url(), 10.0, 4, 10.0);
+    let stop = StopHandle::new();
+    let trigger = stop.clone();
+    let t = Instant::now();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(670));
+        trigger.stop();
+    });
+    let out = loadgen::run(&plan, factory(), &mut NoSink, &stop).unwrap();
+    stopper.join().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(out.interrupted);
+    // Intended at 0, 100, ..., 600 ms: 7, all answered within the grace.
+    assert_eq!(out.all.errors.total(), 0, "{:?}", out.all.errors);
+    assert_eq!(out.all.requests, 7, "offered {:?}", out.offered);
+    assert_eq!(server.requests(), 7);
+}
+
+#[test]
+fn a_run_that_runs_out_of_work_early_still_ends_its_last_second_on_time() {
+    // 1 request per 2 s over 2 lanes for 3.5 s: the lanes are done after the send at 2 s; the
+    // last interval must still be [3 s, 3.5 s), not a 1.5 s interval attributed to second 2.
+    let server = TestServer::start();
+    let plan = open(&server.url(), 0.5, 1, 3.5);
+    let mut sink = Collect::default();
+    let out = loadgen::run(&plan, factory(), &mut sink, &StopHandle::new()).unwrap();
+    let idx: Vec<u64> = sink.intervals.iter().map(|i| i.0).collect();
+    assert_eq!(idx, vec![0, 1, 2, 3], "{:?}", sink.intervals);
+    assert!(
+        sink.intervals.iter().all(|i| i.1 <= 1.0),
+        "{:?}",
+        sink.intervals
+    );
+    assert_eq!(out.all.requests, 2);
+}
