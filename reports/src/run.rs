@@ -51,6 +51,15 @@ pub struct ErrorCounts {
     /// Extension: successful responses that lacked a field named in `capture`.
     #[serde(default)]
     pub capture: u64,
+    /// Extension: requests intended in the measured window without an outcome when the run
+    /// ended (in flight at the cutoff, or never sent because their connection was stalled).
+    /// Omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unfinished: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ErrorCounts {
@@ -61,6 +70,7 @@ impl ErrorCounts {
         self.timeout += other.timeout;
         self.io += other.io;
         self.capture += other.capture;
+        self.unfinished += other.unfinished;
         for (status, n) in &other.status {
             *self.status.entry(status.clone()).or_default() += n;
         }
@@ -143,6 +153,17 @@ pub struct Settings {
     pub late: u64,
     /// Turns given to another action because a capture pool was still empty.
     pub deferred: u64,
+    /// Open model: requests the schedule offered in the measured window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offered: Option<u64>,
+    /// Open model: offered requests never sent (part of `errors.unfinished`, no action).
+    /// Omitted when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unsent: u64,
+    /// Requests without an outcome when the run ended (= `errors.unfinished`). Omitted
+    /// when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unfinished: u64,
     /// Action name -> share of the traffic mix (0..1).
     pub mix: BTreeMap<String, f64>,
 }

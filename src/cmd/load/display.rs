@@ -213,11 +213,10 @@ fn footnote(run: &RunResult, o: &Outcome) -> String {
             }
         };
         lines.push(format!(
-            "send lag p99 {}, max {}; late sends (> 1 ms) {}, not sent or unanswered at the end {}; service p99 {}",
+            "send lag p99 {}, max {}; late sends (> 1 ms) {}; service p99 {}",
             q(&o.send_lag, 0.99),
             q(&o.send_lag, 1.0),
             fmt_count(o.late),
-            fmt_count(o.unsent),
             fmt_us(run.all.service_us.p99 as f64),
         ));
         lines.push(format!(
@@ -235,6 +234,7 @@ fn footnote(run: &RunResult, o: &Outcome) -> String {
             ("timeout", e.timeout),
             ("io", e.io),
             ("capture", e.capture),
+            ("unfinished", e.unfinished),
         ] {
             if n > 0 {
                 kinds.push(format!("{k} {n}"));
@@ -242,6 +242,17 @@ fn footnote(run: &RunResult, o: &Outcome) -> String {
         }
         kinds.extend(e.status.iter().map(|(s, n)| format!("status {s}: {n}")));
         lines.push(format!("errors: {}", kinds.join(", ")));
+    }
+    if o.unfinished > 0 {
+        lines.push(format!(
+            "unfinished: {} requests had no outcome when the run ended ({} in flight, {} never sent{}); counted as errors",
+            fmt_count(o.unfinished),
+            fmt_count(o.unfinished - o.unsent),
+            fmt_count(o.unsent),
+            o.offered
+                .map(|n| format!(", of {} offered", fmt_count(n)))
+                .unwrap_or_default(),
+        ));
     }
     if run.interrupted {
         lines.push("interrupted: results cover the run until the stop".to_string());
@@ -256,12 +267,13 @@ pub fn nothing_succeeded(run: &RunResult) -> String {
         return format!("no request completed against {}", run.target);
     }
     format!(
-        "no request succeeded against {} ({} requests: {} connect, {} timeout, {} io, {} bad status errors); check that the target is up and the scenario's paths and `expect` lists",
+        "no request succeeded against {} ({} requests: {} connect, {} timeout, {} io, {} unfinished, {} bad status errors); check that the target is up and the scenario's paths and `expect` lists",
         run.target,
         run.requests,
         e.connect,
         e.timeout,
         e.io,
+        e.unfinished,
         e.status.values().sum::<u64>(),
     )
 }

@@ -69,8 +69,11 @@ pub fn to_run(
             warmup_s: settings.warmup.as_secs_f64(),
             timeout_s: plan.timeout.as_secs_f64(),
             seed: Some(plan.seed),
-            late: outcome.late + outcome.unsent,
+            late: outcome.late,
             deferred: outcome.deferred,
+            offered: outcome.offered,
+            unsent: outcome.unsent,
+            unfinished: outcome.unfinished,
             mix: outcome
                 .actions
                 .iter()
@@ -93,5 +96,6 @@ fn errors(e: &loadgen::ErrorCounts) -> ErrorCounts {
         io: e.io,
         status: e.status.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
         capture: e.capture,
+        unfinished: e.unfinished,
     }
 }
