@@ -145,19 +145,45 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         drop(local);
         drop(timer);
     }
-    // The measured window ends at the planned end, or earlier when stopped; responses that
-    // arrive during the grace period still count in the last interval.
-    let exit = stopped_at.map_or(shared.clock.end, |t| t.min(shared.clock.end));
     let deferred = sources.iter().map(|s| s.borrow().deferred()).sum();
     drop(sources);
-    let mut rec = Rc::try_unwrap(recorder)
+    let rec = Rc::try_unwrap(recorder)
         .map(RefCell::into_inner)
         .unwrap_or_else(|rc| std::mem::replace(&mut *rc.borrow_mut(), Recorder::new(actions)));
+    let end = End {
+        stopped_at,
+        deferred,
+        ticks: ticks.get(),
+    };
+    finish(id, &shared, &lanes, rec, end, &tx);
+}
+
+/// How a worker's run ended.
+struct End {
+    stopped_at: Option<Instant>,
+    deferred: u64,
+    /// Intervals the ticker handed off.
+    ticks: u64,
+}
+
+/// Counts the unfinished requests, hands off the last interval and the worker's totals.
+fn finish(
+    id: usize,
+    shared: &Shared,
+    lanes: &[usize],
+    mut rec: Recorder,
+    end: End,
+    tx: &Sender<Msg>,
+) {
+    // The measured window ends at the planned end, or earlier when stopped; responses that
+    // arrive during the grace period still count in the last interval.
+    let clock = shared.clock;
+    let exit = end.stopped_at.map_or(clock.end, |t| t.min(clock.end));
     let offered = match &shared.shape {
         LoadShape::Open { schedule, .. } => {
-            let from = shared.clock.measure_from - shared.clock.start;
-            let to = exit.max(shared.clock.measure_from) - shared.clock.start;
-            Some(offered(schedule.as_ref(), &lanes, shared.lanes, from, to))
+            let from = clock.measure_from - clock.start;
+            let to = exit.max(clock.measure_from) - clock.start;
+            Some(offered(schedule.as_ref(), lanes, shared.lanes, from, to))
         }
         LoadShape::Closed { .. } => None,
     };
@@ -165,14 +191,8 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     let in_flight: u64 = rec.pending.iter().sum();
     let unsent = offered.map_or(0, |o| o.saturating_sub(outcomes + in_flight));
     rec.unfinished(unsent);
-    if exit > shared.clock.measure_from {
-        flush(
-            id,
-            &mut rec,
-            ticks.get(),
-            exit - shared.clock.measure_from,
-            &tx,
-        );
+    if exit > clock.measure_from {
+        flush(id, &mut rec, end.ticks, exit - clock.measure_from, tx);
     }
     let _ = tx.send(Msg::Done {
         worker: id,
@@ -181,10 +201,10 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
             send_lag: rec.send_lag,
             timer_lag: rec.timer_lag,
             late: rec.late,
-            deferred,
+            deferred: end.deferred,
             offered,
             unsent,
-            stopped_at,
+            stopped_at: end.stopped_at,
         }),
     });
 }
