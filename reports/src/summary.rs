@@ -204,7 +204,7 @@ fn scope_summary(
 }
 
 /// Error counts as `kind -> count`, zero kinds left out: `connect`, `timeout`, `io`,
-/// `capture`, `status 503`.
+/// `capture`, `unfinished`, `status 503`.
 pub fn error_breakdown(e: &ErrorCounts) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for (k, v) in [
@@ -212,6 +212,7 @@ pub fn error_breakdown(e: &ErrorCounts) -> BTreeMap<String, u64> {
         ("timeout", e.timeout),
         ("io", e.io),
         ("capture", e.capture),
+        ("unfinished", e.unfinished),
     ] {
         if v > 0 {
             out.insert(k.to_string(), v);
@@ -223,4 +224,27 @@ pub fn error_breakdown(e: &ErrorCounts) -> BTreeMap<String, u64> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod breakdown_tests {
+    use super::*;
+
+    #[test]
+    fn every_error_kind_is_listed_and_zero_kinds_are_not() {
+        let mut e = ErrorCounts {
+            connect: 1,
+            unfinished: 4,
+            ..ErrorCounts::default()
+        };
+        e.status.insert("503".into(), 2);
+        let got = error_breakdown(&e);
+        let want: Vec<(&str, u64)> = vec![("connect", 1), ("status 503", 2), ("unfinished", 4)];
+        assert_eq!(
+            got.iter()
+                .map(|(k, v)| (k.as_str(), *v))
+                .collect::<Vec<_>>(),
+            want
+        );
+    }
 }
