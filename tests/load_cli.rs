@@ -6,20 +6,8 @@ mod load_support;
 use std::time::Duration;
 
 use clap::Parser;
-use load_support::{scenario, Http};
+use load_support::{napkin, read_json, scenario, Http};
 use napkin::cmd::load::LoadArgs;
-
-/// Runs `napkin load ARGS...`; returns the exit code and the output (or error message).
-fn napkin(args: &[&str]) -> (u8, String) {
-    let mut argv = vec!["napkin", "load"];
-    argv.extend_from_slice(args);
-    let cli = napkin::Cli::try_parse_from(argv).expect("valid command line");
-    let mut out = Vec::new();
-    match napkin::run(cli, &mut out) {
-        Ok(code) => (code, String::from_utf8(out).unwrap()),
-        Err(e) => (napkin::exit::code_of(&e), format!("{e:#}")),
-    }
-}
 
 fn load_args(args: &[&str]) -> LoadArgs {
     let mut argv = vec!["napkin", "load"];
@@ -28,10 +16,6 @@ fn load_args(args: &[&str]) -> LoadArgs {
         napkin::Command::Load(a) => a,
         _ => unreachable!(),
     }
-}
-
-fn read_json(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]

@@ -9,20 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use load_support::{scenario, Http};
-
-/// Runs `napkin load ARGS...` in-process; returns the exit code and the output or error.
-fn napkin(args: &[&str]) -> (u8, String) {
-    let mut argv = vec!["napkin", "load"];
-    argv.extend_from_slice(args);
-    let cli = napkin::Cli::try_parse_from(argv).expect("valid command line");
-    let mut out = Vec::new();
-    match napkin::run(cli, &mut out) {
-        Ok(code) => (code, String::from_utf8(out).unwrap()),
-        Err(e) => (napkin::exit::code_of(&e), format!("{e:#}")),
-    }
-}
+use load_support::{napkin, scenario, Http};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

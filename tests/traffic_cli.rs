@@ -3,25 +3,12 @@
 //! Poisson arrivals, `--scale`, `--seed`, and every bad-input case of the traffic (exit 2 with
 //! file, action and field).
 
+mod load_support;
+
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-
-/// Runs `napkin load ARGS...`; returns the exit code and the output (or error message).
-fn napkin(args: &[&str]) -> (u8, String) {
-    let mut argv = vec!["napkin", "load"];
-    argv.extend_from_slice(args);
-    let cli = napkin::Cli::try_parse_from(argv).expect("valid command line");
-    let mut out = Vec::new();
-    match napkin::run(cli, &mut out) {
-        Ok(code) => (code, String::from_utf8(out).unwrap()),
-        Err(e) => (napkin::exit::code_of(&e), format!("{e:#}")),
-    }
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use load_support::{napkin, read_json};
 
 fn twitter() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

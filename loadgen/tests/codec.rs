@@ -14,6 +14,19 @@ use loadgen::{
     SourceFactory, StopHandle, Target, Verdict,
 };
 
+/// Reads one request head (the test requests carry no body: it ends with an empty line);
+/// false when the connection closed.
+fn read_head(reader: &mut BufReader<std::net::TcpStream>, line: &mut String) -> bool {
+    loop {
+        line.clear();
+        match reader.read_line(line) {
+            Ok(0) | Err(_) => return false,
+            Ok(_) if line == "\r\n" => return true,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// Answers every request with `response`; closes after each one when `close`.
 fn canned(response: Vec<u8>, close: bool) -> (String, Arc<AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -29,14 +42,8 @@ fn canned(response: Vec<u8>, close: bool) -> (String, Arc<AtomicU64>) {
                 let mut reader = BufReader::new(stream);
                 let mut line = String::new();
                 loop {
-                    // GET requests: the head ends with an empty line.
-                    loop {
-                        line.clear();
-                        match reader.read_line(&mut line) {
-                            Ok(0) | Err(_) => return,
-                            Ok(_) if line == "\r\n" => break,
-                            Ok(_) => {}
-                        }
+                    if !read_head(&mut reader, &mut line) {
+                        return;
                     }
                     seen.fetch_add(1, Ordering::SeqCst);
                     if out.write_all(&response).is_err() || close {
@@ -91,26 +98,35 @@ impl SourceFactory for Expect {
     }
 }
 
-/// 50 requests over 2 connections; all must succeed with the expected body.
-fn check(response: &[u8], close: bool, expected: &[u8]) {
-    let (url, seen) = canned(response.to_vec(), close);
-    let plan = RunPlan {
-        target: Target::parse(&url).unwrap(),
+/// An open-model plan: `rate`/s over `connections` for `secs`, no warm-up, 2 s timeout.
+fn open_plan(url: &str, rate: f64, connections: usize, secs: u64) -> RunPlan {
+    RunPlan {
+        target: Target::parse(url).unwrap(),
         shape: LoadShape::Open {
-            schedule: Arc::new(Constant { rate: 50.0 }),
-            connections: 2,
+            schedule: Arc::new(Constant { rate }),
+            connections,
         },
-        duration: Duration::from_secs(1),
+        duration: Duration::from_secs(secs),
         warmup: Duration::ZERO,
         timeout: Duration::from_secs(2),
         threads: 1,
         seed: 1,
-    };
+    }
+}
+
+fn one_action() -> Vec<ActionInfo> {
+    vec![ActionInfo {
+        name: "x".into(),
+        weight: 1.0,
+    }]
+}
+
+/// 50 requests over 2 connections; all must succeed with the expected body.
+fn check(response: &[u8], close: bool, expected: &[u8]) {
+    let (url, seen) = canned(response.to_vec(), close);
+    let plan = open_plan(&url, 50.0, 2, 1);
     let factory = Arc::new(Expect {
-        infos: vec![ActionInfo {
-            name: "x".into(),
-            weight: 1.0,
-        }],
+        infos: one_action(),
         expected: Bytes::copy_from_slice(expected),
     });
     let out = loadgen::run(&plan, factory, &mut NoSink, &StopHandle::new()).unwrap();
@@ -169,13 +185,8 @@ fn one_answer_per_connection() -> (String, Arc<AtomicU64>) {
                 let mut reader = BufReader::new(stream);
                 let mut line = String::new();
                 for answered in [true, false] {
-                    loop {
-                        line.clear();
-                        match reader.read_line(&mut line) {
-                            Ok(0) | Err(_) => return,
-                            Ok(_) if line == "\r\n" => break,
-                            Ok(_) => {}
-                        }
+                    if !read_head(&mut reader, &mut line) {
+                        return;
                     }
                     seen.fetch_add(1, Ordering::SeqCst);
                     if answered {
@@ -231,23 +242,9 @@ impl SourceFactory for MethodSource {
 /// 20 requests, one at a time on one connection, against [`one_answer_per_connection`].
 fn run_against_stale(method: hyper::Method) -> (loadgen::Outcome, u64) {
     let (url, seen) = one_answer_per_connection();
-    let plan = RunPlan {
-        target: Target::parse(&url).unwrap(),
-        shape: LoadShape::Open {
-            schedule: Arc::new(Constant { rate: 20.0 }),
-            connections: 1,
-        },
-        duration: Duration::from_secs(1),
-        warmup: Duration::ZERO,
-        timeout: Duration::from_secs(2),
-        threads: 1,
-        seed: 1,
-    };
+    let plan = open_plan(&url, 20.0, 1, 1);
     let factory = Arc::new(MethodSource {
-        infos: vec![ActionInfo {
-            name: "x".into(),
-            weight: 1.0,
-        }],
+        infos: one_action(),
         method,
     });
     let out = loadgen::run(&plan, factory, &mut NoSink, &StopHandle::new()).unwrap();
@@ -281,23 +278,9 @@ fn a_connection_the_server_closed_while_idle_is_replaced_before_a_post() {
         b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec(),
         true,
     );
-    let plan = RunPlan {
-        target: Target::parse(&url).unwrap(),
-        shape: LoadShape::Open {
-            schedule: Arc::new(Constant { rate: 1.5 }),
-            connections: 1,
-        },
-        duration: Duration::from_secs(3),
-        warmup: Duration::ZERO,
-        timeout: Duration::from_secs(2),
-        threads: 1,
-        seed: 1,
-    };
+    let plan = open_plan(&url, 1.5, 1, 3);
     let factory = Arc::new(MethodSource {
-        infos: vec![ActionInfo {
-            name: "x".into(),
-            weight: 1.0,
-        }],
+        infos: one_action(),
         method: hyper::Method::POST,
     });
     let out = loadgen::run(&plan, factory, &mut NoSink, &StopHandle::new()).unwrap();

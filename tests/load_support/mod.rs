@@ -1,6 +1,6 @@
 //! Support for the `napkin load` CLI tests: a minimal keep-alive HTTP/1.1 server on
 //! 127.0.0.1:0 (std threads, one per connection) answering every request with a fixed status,
-//! and scenario files written to a temp dir.
+//! scenario files written to a temp dir, and `napkin load` run in-process.
 
 #![allow(dead_code)]
 
@@ -97,4 +97,23 @@ pub fn scenario(dir: &tempfile::TempDir, load: &str) -> PathBuf {
     let path = dir.path().join("scenario.yaml");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Runs `napkin load ARGS...` in-process through `napkin::run`; returns the exit code and the
+/// output (or the error message).
+pub fn napkin(args: &[&str]) -> (u8, String) {
+    use clap::Parser;
+    let mut argv = vec!["napkin", "load"];
+    argv.extend_from_slice(args);
+    let cli = napkin::Cli::try_parse_from(argv).expect("valid command line");
+    let mut out = Vec::new();
+    match napkin::run(cli, &mut out) {
+        Ok(code) => (code, String::from_utf8(out).unwrap()),
+        Err(e) => (napkin::exit::code_of(&e), format!("{e:#}")),
+    }
+}
+
+/// A JSON file (a run result) as a value.
+pub fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
