@@ -52,6 +52,24 @@ pub struct ScopeSummary {
     pub error_kinds: ErrorCounts,
 }
 
+impl ScopeSummary {
+    /// The cells of the summary table row (table and html): scope, requests, errors, error
+    /// rate, rate, min, mean, stddev.
+    pub fn summary_cells(&self) -> Vec<String> {
+        let l = &self.latency_us;
+        vec![
+            self.name.clone(),
+            crate::units::fmt_count(self.requests),
+            crate::units::fmt_count(self.errors),
+            crate::units::fmt_pct(self.error_rate),
+            crate::units::fmt_rps(self.rps),
+            l.cell(l.min as f64),
+            l.cell(l.mean),
+            l.cell(l.stddev),
+        ]
+    }
+}
+
 /// min, mean, stddev and the percentile ladder of one histogram, microseconds.
 ///
 /// min, mean, p50 to p99.9 and max come from [`crate::histogram::stats`], the function that

@@ -97,22 +97,7 @@ fn slo_section(s: &Summary) -> String {
 }
 
 fn summary_tables(s: &Summary) -> String {
-    let rows: Vec<Vec<String>> = s
-        .scopes
-        .iter()
-        .map(|sc| {
-            vec![
-                sc.name.clone(),
-                fmt_count(sc.requests),
-                fmt_count(sc.errors),
-                fmt_pct(sc.error_rate),
-                fmt_rps(sc.rps),
-                sc.latency_us.cell(sc.latency_us.min as f64),
-                sc.latency_us.cell(sc.latency_us.mean),
-                sc.latency_us.cell(sc.latency_us.stddev),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = s.scopes.iter().map(|sc| sc.summary_cells()).collect();
     let mut out = table(
         &[
             "scope",

@@ -8,7 +8,6 @@ use crate::error::ReportError;
 use crate::run::RunResult;
 use crate::slo::describe;
 use crate::summary::{error_breakdown, Summary, LADDER_LABELS};
-use crate::units::{fmt_count, fmt_pct, fmt_rps};
 
 pub struct Table;
 
@@ -55,16 +54,7 @@ impl Exporter for Table {
             .to_vec(),
         );
         for sc in &s.scopes {
-            summary.add_row(vec![
-                sc.name.clone(),
-                fmt_count(sc.requests),
-                fmt_count(sc.errors),
-                fmt_pct(sc.error_rate),
-                fmt_rps(sc.rps),
-                sc.latency_us.cell(sc.latency_us.min as f64),
-                sc.latency_us.cell(sc.latency_us.mean),
-                sc.latency_us.cell(sc.latency_us.stddev),
-            ]);
+            summary.add_row(sc.summary_cells());
         }
         right_align(&mut summary, 1);
         out.push_str(&format!(
