@@ -52,6 +52,18 @@ pub struct ScopeSummary {
     pub error_kinds: ErrorCounts,
 }
 
+/// Column headers of [`ScopeSummary::summary_cells`].
+pub const SUMMARY_HEADERS: [&str; 8] = [
+    "scope",
+    "requests",
+    "errors",
+    "error rate",
+    "rate",
+    "min",
+    "mean",
+    "stddev",
+];
+
 impl ScopeSummary {
     /// The cells of the summary table row (table and html): scope, requests, errors, error
     /// rate, rate, min, mean, stddev.

@@ -35,17 +35,9 @@ pub fn fmt_rps(rps: f64) -> String {
     format!("{rps:.1}/s")
 }
 
-/// A count with thousands separators: `120,000`.
+/// A count with thousands separators: `120,000` (the estimator's [`estimator::human::integer`]).
 pub fn fmt_count(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    estimator::human::integer(n)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::{headline, Exporter, View};
 use crate::error::ReportError;
 use crate::run::RunResult;
 use crate::slo::describe;
-use crate::summary::{error_breakdown, latency_histogram, Summary, LADDER_LABELS};
+use crate::summary::{error_breakdown, latency_histogram, Summary, LADDER_LABELS, SUMMARY_HEADERS};
 use crate::units::{fmt_count, fmt_pct, fmt_rps};
 
 pub struct Html;
@@ -98,19 +98,7 @@ fn slo_section(s: &Summary) -> String {
 
 fn summary_tables(s: &Summary) -> String {
     let rows: Vec<Vec<String>> = s.scopes.iter().map(|sc| sc.summary_cells()).collect();
-    let mut out = table(
-        &[
-            "scope",
-            "requests",
-            "errors",
-            "error rate",
-            "rate",
-            "min",
-            "mean",
-            "stddev",
-        ],
-        &rows,
-    );
+    let mut out = table(&SUMMARY_HEADERS, &rows);
     out.push_str("<h3>Latency from intended send time (coordinated-omission corrected)</h3>\n");
     let ladder = |service: bool| -> Vec<Vec<String>> {
         s.scopes

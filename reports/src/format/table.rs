@@ -7,7 +7,7 @@ use super::{headline, Exporter, View};
 use crate::error::ReportError;
 use crate::run::RunResult;
 use crate::slo::describe;
-use crate::summary::{error_breakdown, Summary, LADDER_LABELS};
+use crate::summary::{error_breakdown, Summary, LADDER_LABELS, SUMMARY_HEADERS};
 
 pub struct Table;
 
@@ -39,20 +39,7 @@ impl Exporter for Table {
             headline(&s)
         );
 
-        let mut summary = grid(
-            [
-                "scope",
-                "requests",
-                "errors",
-                "error rate",
-                "rate",
-                "min",
-                "mean",
-                "stddev",
-            ]
-            .map(String::from)
-            .to_vec(),
-        );
+        let mut summary = grid(SUMMARY_HEADERS.map(String::from).to_vec());
         for sc in &s.scopes {
             summary.add_row(sc.summary_cells());
         }

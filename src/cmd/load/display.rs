@@ -228,19 +228,10 @@ fn footnote(run: &RunResult, o: &Outcome) -> String {
     }
     let e = &run.errors;
     if e.total > 0 {
-        let mut kinds = vec![];
-        for (k, n) in [
-            ("connect", e.connect),
-            ("timeout", e.timeout),
-            ("io", e.io),
-            ("capture", e.capture),
-            ("unfinished", e.unfinished),
-        ] {
-            if n > 0 {
-                kinds.push(format!("{k} {n}"));
-            }
-        }
-        kinds.extend(e.status.iter().map(|(s, n)| format!("status {s}: {n}")));
+        let kinds: Vec<String> = reports::summary::error_breakdown(e)
+            .iter()
+            .map(|(kind, n)| format!("{kind}: {}", fmt_count(*n)))
+            .collect();
         lines.push(format!("errors: {}", kinds.join(", ")));
     }
     if o.unfinished > 0 {
