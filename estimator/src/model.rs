@@ -256,6 +256,23 @@ pub enum SloMetric {
 }
 
 impl SloMetric {
+    /// Every metric, in the order the docs list them.
+    pub const ALL: [SloMetric; 8] = [
+        SloMetric::P50,
+        SloMetric::P90,
+        SloMetric::P99,
+        SloMetric::P999,
+        SloMetric::Max,
+        SloMetric::Mean,
+        SloMetric::ErrorRate,
+        SloMetric::MinRps,
+    ];
+
+    /// The metric whose key (see [`SloMetric::as_str`]) is `key`.
+    pub fn parse(key: &str) -> Option<SloMetric> {
+        SloMetric::ALL.into_iter().find(|m| m.as_str() == key)
+    }
+
     /// The key used in scenario files and run results.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -29,17 +29,6 @@ impl Placer<'_> {
     }
 }
 
-const SLO_METRICS: [(&str, SloMetric); 8] = [
-    ("p50", SloMetric::P50),
-    ("p90", SloMetric::P90),
-    ("p99", SloMetric::P99),
-    ("p999", SloMetric::P999),
-    ("max", SloMetric::Max),
-    ("mean", SloMetric::Mean),
-    ("error_rate", SloMetric::ErrorRate),
-    ("min_rps", SloMetric::MinRps),
-];
-
 /// Validates `load:`. `actions` is the list of action names SLO scopes may use (`None`: any).
 pub(crate) fn load(
     mut raw: RawLoad,
@@ -254,8 +243,8 @@ pub(crate) fn slo(raw: Mapping, path: &str, actions: Option<&[&str]>) -> Result<
         for (mk, mv) in &limits {
             let metric_name = values::scalar_text(mk, &p, "a metric name")?;
             let mp = join(&p, &metric_name);
-            let Some((_, metric)) = SLO_METRICS.iter().find(|(n, _)| *n == metric_name) else {
-                let names: Vec<&str> = SLO_METRICS.iter().map(|(n, _)| *n).collect();
+            let Some(metric) = SloMetric::parse(&metric_name) else {
+                let names: Vec<&str> = SloMetric::ALL.iter().map(|m| m.as_str()).collect();
                 return Err(Problem {
                     path: mp,
                     message: format!(
@@ -270,10 +259,7 @@ pub(crate) fn slo(raw: Mapping, path: &str, actions: Option<&[&str]>) -> Result<
                 SloMetric::MinRps => values::count(mv, &mp)?,
                 _ => values::duration(mv, &mp)?.as_secs_f64() * 1e6,
             };
-            thresholds.push(Threshold {
-                metric: *metric,
-                limit,
-            });
+            thresholds.push(Threshold { metric, limit });
         }
         scopes.push(SloScope { scope, thresholds });
     }

@@ -126,17 +126,7 @@ fn ratio(part: u64, whole: u64) -> f64 {
 
 /// Parses a metric key (`p99`, `error_rate`, ...) as written in run files and scenarios.
 pub fn parse_metric(key: &str) -> Option<SloMetric> {
-    const ALL: [SloMetric; 8] = [
-        SloMetric::P50,
-        SloMetric::P90,
-        SloMetric::P99,
-        SloMetric::P999,
-        SloMetric::Max,
-        SloMetric::Mean,
-        SloMetric::ErrorRate,
-        SloMetric::MinRps,
-    ];
-    ALL.into_iter().find(|m| m.as_str() == key)
+    SloMetric::parse(key)
 }
 
 /// Rebuilds the thresholds a run was gated on from its recorded checks (scope order kept).
