@@ -12,7 +12,7 @@ const COUNT_HINT: &str =
     "write a plain number or use K, M, B, G or T (1e3, 1e6, 1e9, 1e9, 1e12), e.g. 200M";
 const SIZE_HINT: &str = "write bytes as a plain number or use B, KB, MB, GB, TB, PB (x1000) or KiB, MiB, GiB, TiB, PiB (x1024), e.g. 200KB";
 const DURATION_HINT: &str =
-    "write a number with a unit: ms, s, min, h, d, w, mo (30 d) or y (365 d), e.g. 10s, 5min or 5y";
+    "write a number with a unit: us, ms, s, min, h, d, w, mo (30 d) or y (365 d), e.g. 10s, 5min or 5y";
 const FRACTION_HINT: &str = "write a fraction in [0, 1] like 0.2, or a percentage like 20%";
 
 const COUNT_UNITS: [(&str, f64); 6] = [
@@ -39,7 +39,8 @@ const SIZE_UNITS: [(&str, f64); 12] = [
     ("B", 1.0),
 ];
 
-const DURATION_UNITS: [(&str, f64); 8] = [
+const DURATION_UNITS: [(&str, f64); 9] = [
+    ("us", 1e-6),
     ("ms", 0.001),
     ("min", 60.0),
     ("mo", 30.0 * DAY_S),
@@ -272,6 +273,7 @@ mod tests {
 
     #[test]
     fn durations_cover_every_unit() {
+        assert_eq!(duration("250us"), Ok(Duration::from_micros(250)));
         assert_eq!(duration("100ms"), Ok(Duration::from_millis(100)));
         assert_eq!(duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(duration("5min"), Ok(Duration::from_secs(300)));
