@@ -62,6 +62,7 @@ pub fn build_run(scenario: &str, duration_s: u64, actions: &[ActionSpec]) -> Run
             t_s: t,
             requests: requests / duration_s.max(1),
             errors: all_errors.total / duration_s.max(1),
+            dropped: 0,
             p50_us: all_scope.latency_us.p50 + t * 10,
             p99_us: all_scope.latency_us.p99 + t * 100,
         })
@@ -77,6 +78,10 @@ pub fn build_run(scenario: &str, duration_s: u64, actions: &[ActionSpec]) -> Run
         duration_s: duration_s as f64,
         requests,
         achieved_rps: requests as f64 / duration_s as f64,
+        dropped: 0,
+        saturated: false,
+        send_lag_us: None,
+        connections_busy: None,
         interrupted: false,
         errors: all_errors,
         all: all_scope,

@@ -11,6 +11,7 @@ pub mod io;
 pub mod junit;
 pub mod merge;
 pub mod run;
+pub mod saturation;
 pub mod slo;
 pub mod summary;
 pub mod units;

@@ -9,6 +9,12 @@
 //! request, fails its checks with a `reason`; so does a latency metric of a scope whose latency
 //! histogram is empty (every request failed before a response, e.g. an unreachable target):
 //! a gate must never pass on missing data.
+//!
+//! A saturated open-model run (see [`crate::saturation`]) also fails its gate: it dropped
+//! requests or fell short of the offered rate, so its latencies describe only the requests
+//! that got through and cannot vouch for the SLO. When the run has thresholds at all, a
+//! check of metric [`SATURATED`] is added after them (only when the run is saturated); it is
+//! derived from the run, never read back as a threshold.
 
 use estimator::{SloMetric, SloSpec, Threshold};
 
@@ -16,7 +22,11 @@ use crate::error::ReportError;
 use crate::run::{RunResult, ScopeResult, SloCheck, SloOutcome};
 use crate::units::{fmt_pct, fmt_rps, fmt_us};
 
-/// Evaluates every threshold of `spec` against `run`, in spec order.
+/// The metric name of the check a saturated run fails.
+pub const SATURATED: &str = "saturated";
+
+/// Evaluates every threshold of `spec` against `run`, in spec order, then (when there are
+/// thresholds and the run is saturated) the failed saturation check.
 pub fn evaluate(run: &RunResult, spec: &SloSpec) -> SloOutcome {
     let mut checks = Vec::new();
     for scope in &spec.scopes {
@@ -25,9 +35,37 @@ pub fn evaluate(run: &RunResult, spec: &SloSpec) -> SloOutcome {
             checks.push(check_one(run, &scope.scope, result, threshold));
         }
     }
+    if !checks.is_empty() && run.saturated {
+        checks.push(saturation_check(run));
+    }
     SloOutcome {
         pass: checks.iter().all(|c| c.pass),
         checks,
+    }
+}
+
+/// The failed check of a saturated run: value = dropped requests, limit 0.
+fn saturation_check(run: &RunResult) -> SloCheck {
+    let offered = crate::saturation::offered_rps(run).unwrap_or(0.0);
+    let why = if run.dropped > 0 {
+        format!("{} offered requests were never sent", run.dropped)
+    } else {
+        format!(
+            "achieved {} of {} offered",
+            fmt_rps(run.achieved_rps),
+            fmt_rps(offered)
+        )
+    };
+    SloCheck {
+        scope: "all".to_string(),
+        metric: SATURATED.to_string(),
+        limit: 0.0,
+        value: run.dropped as f64,
+        pass: false,
+        reason: Some(format!(
+            "the run was saturated ({why}): its latencies cover only the requests that got \
+             through; lower the rate or find the capacity with `napkin capacity`"
+        )),
     }
 }
 
@@ -132,11 +170,13 @@ pub fn parse_metric(key: &str) -> Option<SloMetric> {
 /// Rebuilds the thresholds a run was gated on from its recorded checks (scope order kept).
 pub fn spec_from_checks(checks: &[SloCheck]) -> Result<SloSpec, ReportError> {
     let mut spec = SloSpec::default();
-    for c in checks {
+    for c in checks.iter().filter(|c| c.metric != SATURATED) {
         let metric = parse_metric(&c.metric).ok_or_else(|| {
             ReportError::Invalid(format!(
-                "slo check of scope {:?} has unknown metric {:?} (known: p50 p90 p99 p999 max mean error_rate min_rps)",
-                c.scope, c.metric
+                "slo check of scope {:?} has unknown metric {:?} (known: {})",
+                c.scope,
+                c.metric,
+                SloMetric::ALL.map(SloMetric::as_str).join(" ")
             ))
         })?;
         let threshold = Threshold {
@@ -170,6 +210,10 @@ pub fn describe(c: &SloCheck) -> String {
         _ => "<=",
     };
     let verdict = if c.pass { "pass" } else { "FAIL" };
+    if c.metric == SATURATED {
+        let reason = c.reason.as_deref().unwrap_or("the run was saturated");
+        return format!("{} not saturated: {verdict}: {reason}", c.scope);
+    }
     match &c.reason {
         Some(reason) => format!(
             "{} {} (limit {op} {}): {verdict}: {reason}",

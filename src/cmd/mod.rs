@@ -2,7 +2,6 @@
 
 pub mod check;
 pub mod compare;
-pub mod embedded;
 pub mod estimate;
 pub mod load;
 pub mod merge;

@@ -8,6 +8,7 @@
 //! (`| head`) from failing the run.
 
 pub mod display;
+pub mod embedded;
 pub mod output;
 pub mod result;
 pub mod settings;
@@ -69,10 +70,10 @@ pub struct LoadArgs {
     pub threads: Option<usize>,
 }
 
-/// Runs `napkin load`, stopping early (with results) on Ctrl-C.
+/// Runs `napkin load`, stopping early (with results) on Ctrl-C or SIGTERM.
 pub fn run(args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let stop = StopHandle::new();
-    let _ctrl_c = CtrlC::install(stop.clone());
+    let _signals = StopSignals::install(stop.clone());
     run_with_stop(args, out, &stop)
 }
 
@@ -90,15 +91,17 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
     }
     let scenario = estimator::load_file(&args.scenario, &[])?;
     let factory = source_for(&scenario)?;
-    let (settings, embedded) = super::embedded::resolve_with_server(&args, &scenario)?;
+    let settings = Settings::resolve(&args, &scenario)?;
     settings::check_slo_scopes(&scenario.load.slo, factory.actions())?;
-    let plan = settings.plan(schedule_for(&settings)?)?;
-    resolve_target(&settings)?;
+    let schedule = schedule_for(&settings)?;
+    let (target, embedded) = embedded::start_target(&settings, &scenario)?;
+    let plan = settings.plan(&target, schedule)?;
+    resolve_target(&target)?;
 
     writeln!(
         out,
         "{}",
-        display::banner(&scenario.name, &settings, factory.actions())
+        display::banner(&scenario.name, &settings, &target, factory.actions())
     )?;
     let mut live = display::Live::start(args.hlog.as_deref())?;
     let outcome = loadgen::run(&plan, factory, &mut live, stop).map_err(|e| match e {
@@ -141,13 +144,13 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
 
 /// Fails fast (exit 3) when the target's host name does not resolve: every request would be a
 /// connect error, so there is no point in running for the whole duration.
-fn resolve_target(settings: &Settings) -> anyhow::Result<()> {
-    match settings.target.resolve() {
+fn resolve_target(target: &loadgen::Target) -> anyhow::Result<()> {
+    match target.resolve() {
         Ok(_) => Ok(()),
         Err(loadgen::TargetError::Resolve { host, reason }) => Err(exit::RunFailed(format!(
             "cannot resolve host {host} of target {}: {reason}; check the host name in --target \
              or load.target (nothing was sent, no files were written)",
-            settings.target.url
+            target.url
         ))
         .into()),
         Err(e) => Err(e.into()),
@@ -197,35 +200,56 @@ pub fn schedule_for(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Schedu
     }
 }
 
-/// Stops the run on Ctrl-C while alive (a thread waiting on the signal).
-struct CtrlC {
+/// Stops the run on SIGINT (Ctrl-C) or SIGTERM (what CI runners and Kubernetes send) while
+/// alive: the run then ends as if interrupted, with its results written. The handlers are
+/// registered before `install` returns, so a signal sent once the banner is printed is never
+/// missed. A second signal exits at once (code 130), without results.
+struct StopSignals {
     done: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl CtrlC {
-    fn install(stop: StopHandle) -> Option<CtrlC> {
+impl StopSignals {
+    fn install(stop: StopHandle) -> Option<StopSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .ok()?;
+        let (mut int, mut term) = {
+            let _ctx = rt.enter();
+            (
+                signal(SignalKind::interrupt()).ok()?,
+                signal(SignalKind::terminate()).ok()?,
+            )
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             rt.block_on(async move {
-                tokio::select! {
-                    r = tokio::signal::ctrl_c() => if r.is_ok() { stop.stop() },
-                    _ = rx => {}
+                tokio::pin!(rx);
+                for signals in 1.. {
+                    tokio::select! {
+                        Some(()) = int.recv() => {}
+                        Some(()) = term.recv() => {}
+                        _ = &mut rx => return,
+                    }
+                    if signals > 1 {
+                        // A second signal during the grace: the user wants out now.
+                        output::note(format_args!("second signal: exiting without results"));
+                        std::process::exit(130);
+                    }
+                    stop.stop();
                 }
             })
         });
-        Some(CtrlC {
+        Some(StopSignals {
             done: Some(tx),
             thread: Some(thread),
         })
     }
 }
 
-impl Drop for CtrlC {
+impl Drop for StopSignals {
     fn drop(&mut self) {
         drop(self.done.take());
         if let Some(t) = self.thread.take() {
