@@ -29,8 +29,7 @@ pub use model::*;
 pub use overrides::Override;
 
 use error::Problem;
-use locate::Locator;
-use validate_load::Placer;
+use locate::{Locator, Placer};
 
 /// Reads and validates a scenario file, applying `overrides` first.
 pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {

@@ -8,11 +8,12 @@ use std::time::Duration;
 use serde_yaml::Value;
 
 use crate::error::{index, join, Problem};
+use crate::locate::Placer;
 use crate::model::*;
 use crate::raw::{RawAction, RawComponent, RawScenario};
 use crate::units::DAY_S;
-use crate::validate_load::{self, Placer};
-use crate::values::{self, typed};
+use crate::validate_load;
+use crate::values::{self, check_identifier, typed};
 
 const RATE_KEYS: &str = "per_user_per_day, per_day, per_month, per_second, relative";
 
@@ -125,24 +126,6 @@ fn capacity(raw: &RawScenario) -> Result<Capacity, Problem> {
         c.memory_per_server = Some(positive_size(v, "capacity.memory_per_server")?);
     }
     Ok(c)
-}
-
-/// Action names are identifiers so that `--set actions.NAME.field` and SLO scopes can name them.
-pub(crate) fn check_identifier(name: &str, path: &str, what: &str) -> Result<(), Problem> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            path,
-            format!(
-                "`{name}` is not a valid {what}; use letters, digits, _ and -, e.g. post_tweet"
-            ),
-        ))
-    }
 }
 
 fn action(raw: RawAction, path: &str, dau: Option<f64>, place: &Placer) -> Result<Action, Problem> {

@@ -8,26 +8,10 @@ use std::time::Duration;
 use serde_yaml::{Mapping, Value};
 
 use crate::error::{index, join, Problem};
-use crate::locate::Locator;
+use crate::locate::Placer;
 use crate::model::*;
 use crate::raw::{RawKey, RawLoad, RawRequest};
-use crate::validate::check_identifier;
-use crate::values::{self, typed};
-
-/// Places a field path in the source text as `file:line:column`.
-pub(crate) struct Placer<'a> {
-    pub origin: &'a str,
-    pub locator: &'a Locator,
-}
-
-impl Placer<'_> {
-    pub fn place(&self, path: &str) -> String {
-        match self.locator.find(path, false) {
-            Some((l, c)) => format!("{}:{l}:{c}", self.origin),
-            None => self.origin.to_string(),
-        }
-    }
-}
+use crate::values::{self, check_identifier, typed};
 
 /// Validates `load:`. `actions` is the list of action names SLO scopes may use (`None`: any).
 pub(crate) fn load(
