@@ -14,9 +14,11 @@ mod locate;
 pub mod model;
 mod overrides;
 mod raw;
+pub mod template;
 pub mod units;
 mod validate;
 mod validate_load;
+mod validate_request;
 mod values;
 
 use std::path::Path;
@@ -29,7 +31,7 @@ pub use model::*;
 pub use overrides::Override;
 
 use error::Problem;
-use locate::{Locator, Placer};
+use locate::Locator;
 
 /// Reads and validates a scenario file, applying `overrides` first.
 pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
@@ -52,13 +54,9 @@ pub fn parse_str(
         set.push((o.apply(&mut root)?, o.text()));
     }
     let locator = Locator::new(text);
-    let place = Placer {
-        origin,
-        locator: &locator,
-    };
     let result = document(&root, "a scenario with `name:` and `actions:`").and_then(|()| {
         let raw: raw::RawScenario = values::typed(root, "")?;
-        validate::scenario(raw, &place)
+        validate::scenario(raw)
     });
     result.map_err(|p| locate_problem(p, origin, &locator, &set))
 }

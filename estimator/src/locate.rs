@@ -1,7 +1,6 @@
 //! Field path -> `line:column`. serde_yaml's value tree has no positions, so errors found while
 //! validating are placed by walking yaml-rust2's marked parse events of the same text. Aliases
 //! resolve to their anchored node, so an error inside `stored: *tweet` points at the anchor.
-//! [`Placer`] turns a field path into the `file:line:column` text that errors show.
 
 use std::collections::HashMap;
 
@@ -197,21 +196,6 @@ impl Locator {
             }
         }
         Some(here)
-    }
-}
-
-/// Places a field path in the source text as `file:line:column`.
-pub(crate) struct Placer<'a> {
-    pub origin: &'a str,
-    pub locator: &'a Locator,
-}
-
-impl Placer<'_> {
-    pub fn place(&self, path: &str) -> String {
-        match self.locator.find(path, false) {
-            Some((l, c)) => format!("{}:{l}:{c}", self.origin),
-            None => self.origin.to_string(),
-        }
     }
 }
 
