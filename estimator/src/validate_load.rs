@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::error::{index, join, Problem};
 use crate::model::*;

@@ -8,7 +8,7 @@
 //! [`compile`] resolves those names and fills in each action's [`RequestSpec`]. Every failure
 //! is a [`Problem`] at the field's path, placed at `file:line:column` like any scenario error.
 
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::error::{index, join, Problem};
 use crate::model::*;

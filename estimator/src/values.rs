@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use crate::error::{join, Problem};
 use crate::units;
 
-/// The text of a scalar (numbers as written by serde_yaml), or a problem naming what was found.
+/// The text of a scalar (numbers as written by yaml_serde), or a problem naming what was found.
 pub(crate) fn scalar_text(v: &Value, path: &str, what: &str) -> Result<String, Problem> {
     match v {
         Value::String(s) => Ok(s.clone()),
