@@ -184,6 +184,12 @@ fn bad_load_and_request_blocks() {
         "e.g. /users/",
     );
     expect(
+        &format!("{base}    request: {{method: GET, path: '/u/{{{{usr}}}}'}}\n"),
+        "5:34",
+        "actions[0].request.path: action `a`: unknown template name `usr` in `{{usr}}`",
+        "Add a key space under `load.keys`",
+    );
+    expect(
         &format!("{base}    request: {{method: GET, path: /, expect: [700]}}\n"),
         "5:46",
         "actions[0].request.expect[0]: `700` is not an HTTP status",

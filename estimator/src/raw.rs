@@ -3,7 +3,7 @@
 //! (`headers`, `keys`, `slo`) stay as ordered mappings.
 
 use serde::Deserialize;
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,10 +7,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::fixed::{FixedAction, FixedFactory};
 use common::{refused_addr, BadServer, TestServer};
 use loadgen::{
-    Constant, FixedAction, FixedFactory, Interval, IntervalSink, LoadShape, NoSink, Outcome,
-    RunPlan, StopHandle, Target,
+    Constant, Interval, IntervalSink, LoadShape, NoSink, Outcome, RunPlan, StopHandle, Target,
 };
 
 fn factory() -> Arc<FixedFactory> {

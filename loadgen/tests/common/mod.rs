@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod fixed;
+
 use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
