@@ -2,15 +2,17 @@
 //!
 //! The steps are separate so that each can be extended on its own: [`settings`] merges the
 //! command line over the scenario's `load:` block and validates it (exit 2 on bad input),
-//! [`source_for`] / [`schedule_for`] pick what to send and when, `loadgen::run` does the work,
-//! [`result`] turns the outcome into a run file (SPEC section 5), [`display`] shows progress
-//! and the final summary, [`output`] checks output paths up front and keeps a closed stdout
-//! (`| head`) from failing the run.
+//! [`source_for`] / [`schedule_for`] pick what to send and when, [`session`] aims the traffic
+//! at a target (starting the [`embedded`] server when none is given) and runs it through
+//! `loadgen::run`, [`result`] turns the outcome into a run file (SPEC section 5), [`display`]
+//! shows progress and the final summary, [`output`] checks output paths up front and keeps a
+//! closed stdout (`| head`) from failing the run. `napkin capacity` reuses the session.
 
 pub mod display;
 pub mod embedded;
 pub mod output;
 pub mod result;
+pub mod session;
 pub mod settings;
 
 use std::io::Write;
@@ -21,6 +23,7 @@ use anyhow::Context;
 use loadgen::{ScheduleSpec, SourceFactory, StopHandle};
 
 use crate::exit;
+use session::{Ran, Session};
 use settings::{Model, Settings};
 
 /// Arguments of `napkin load`.
@@ -89,38 +92,31 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
             output::check_writable(flag, path)?;
         }
     }
-    let scenario = estimator::load_file(&args.scenario, &[])?;
-    let factory = source_for(&scenario)?;
-    let settings = Settings::resolve(&args, &scenario)?;
-    settings::check_slo_scopes(&scenario.load.slo, factory.actions())?;
-    let schedule = schedule_for(&settings)?;
-    let (target, embedded) = embedded::start_target(&settings, &scenario)?;
-    let plan = settings.plan(&target, schedule)?;
-    resolve_target(&target)?;
-
+    let (session, settings) = Session::open(&args)?;
     writeln!(
         out,
         "{}",
-        display::banner(&scenario.name, &settings, &target, factory.actions())
+        display::banner(
+            &session.scenario.name,
+            &settings,
+            &session.target,
+            session.factory.actions()
+        )
     )?;
     let mut live = display::Live::start(args.hlog.as_deref())?;
-    let outcome = loadgen::run(&plan, factory, &mut live, stop).map_err(|e| match e {
-        loadgen::RunError::Plan(p) => anyhow::anyhow!(p),
-        other => anyhow::Error::new(exit::RunFailed(other.to_string())),
-    })?;
-    let hlog_error = hlog_error(&args, live.finish(), &outcome);
-    if let Some(server) = embedded {
-        server.stop()?;
-    }
+    let ran = session.run(&settings, &mut live, stop);
+    let finished = live.finish();
+    let slo = session.scenario.load.slo.clone();
+    session.close()?;
+    let Ran { mut run, outcome } = ran?;
+    let hlog_error = hlog_error(&args, finished, &outcome);
     if outcome.deferred > 0 {
         output::note(format_args!(
             "deferred {} draws: their action's capture pool was still empty, so another action went",
             outcome.deferred
         ));
     }
-
-    let mut run = result::to_run(&scenario, &settings, &plan, &outcome)?;
-    run.slo = reports::slo::evaluate(&run, &scenario.load.slo);
+    run.slo = reports::slo::evaluate(&run, &slo);
     if let Some(path) = &args.out {
         let json = serde_json::to_vec_pretty(&run).context("serialising the run result")?;
         reports::io::write_atomic(path, &json)?;
@@ -140,21 +136,6 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
     } else {
         exit::GATE_FAILED
     })
-}
-
-/// Fails fast (exit 3) when the target's host name does not resolve: every request would be a
-/// connect error, so there is no point in running for the whole duration.
-fn resolve_target(target: &loadgen::Target) -> anyhow::Result<()> {
-    match target.resolve() {
-        Ok(_) => Ok(()),
-        Err(loadgen::TargetError::Resolve { host, reason }) => Err(exit::RunFailed(format!(
-            "cannot resolve host {host} of target {}: {reason}; check the host name in --target \
-             or load.target (nothing was sent, no files were written)",
-            target.url
-        ))
-        .into()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// The interval log's failure, if any (it is reported after the run file is written).
