@@ -55,6 +55,19 @@ pub struct Assessment {
     pub explanation: String,
 }
 
+/// The bottleneck of a capacity step that failed (SPEC section 8): the generator when it could
+/// not send on time by itself (its connections were mostly idle, `busy` below
+/// [`GENERATOR_BUSY`]) while the target's service times stayed within the SLO's latency
+/// limits; otherwise the target.
+pub fn capacity_bottleneck(run: &RunResult, spec: &estimator::SloSpec) -> Bottleneck {
+    let busy = run.connections_busy.unwrap_or(1.0);
+    if busy < GENERATOR_BUSY && crate::slo::service_within(run, spec) {
+        Bottleneck::Generator
+    } else {
+        Bottleneck::Target
+    }
+}
+
 /// The offered rate of an open-model run: offered requests per second of the window (the
 /// average of a staged profile), else its target rate.
 pub fn offered_rps(run: &RunResult) -> Option<f64> {

@@ -126,6 +126,31 @@ fn check_one(
     check
 }
 
+/// Whether every latency threshold of `spec` holds for the *service* time (from the actual
+/// send) of its scope: the target answered within the SLO once a request reached it, so any
+/// excess of the corrected latency is time the request waited to be sent. Thresholds that
+/// are not latencies, and scopes without data, are ignored.
+pub fn service_within(run: &RunResult, spec: &SloSpec) -> bool {
+    spec.scopes.iter().all(|scope| {
+        let Some(result) = scope_of(run, &scope.scope) else {
+            return true;
+        };
+        let s = &result.service_us;
+        scope.thresholds.iter().all(|t| {
+            let value = match t.metric {
+                SloMetric::P50 => s.p50 as f64,
+                SloMetric::P90 => s.p90 as f64,
+                SloMetric::P99 => s.p99 as f64,
+                SloMetric::P999 => s.p999 as f64,
+                SloMetric::Max => s.max as f64,
+                SloMetric::Mean => s.mean,
+                SloMetric::ErrorRate | SloMetric::MinRps => return true,
+            };
+            value <= t.limit
+        })
+    })
+}
+
 /// Whether `metric` reads the latency histogram (p50 p90 p99 p999 max mean).
 pub fn is_latency(metric: SloMetric) -> bool {
     !matches!(metric, SloMetric::ErrorRate | SloMetric::MinRps)
@@ -201,6 +226,35 @@ pub fn fmt_metric(metric: &str, v: f64) -> String {
         Some(SloMetric::MinRps) => fmt_rps(v),
         _ => fmt_us(v),
     }
+}
+
+/// The thresholds of a spec in one line: `all p99 <= 50.00ms, error_rate <= 0.10%;
+/// view_timeline p99 <= 30.00ms`.
+pub fn describe_slo(spec: &SloSpec) -> String {
+    spec.scopes
+        .iter()
+        .filter(|s| !s.thresholds.is_empty())
+        .map(|s| {
+            let items: Vec<String> = s
+                .thresholds
+                .iter()
+                .map(|t| {
+                    let op = if t.metric.is_lower_bound() {
+                        ">="
+                    } else {
+                        "<="
+                    };
+                    format!(
+                        "{} {op} {}",
+                        t.metric.as_str(),
+                        fmt_metric(t.metric.as_str(), t.limit)
+                    )
+                })
+                .collect();
+            format!("{} {}", s.scope, items.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One line describing a check: `all p99 = 12.30ms (limit <= 50.00ms): pass`.

@@ -19,6 +19,15 @@ pub fn render(runs: &[(Scenario, Estimate)], markdown: bool) -> String {
     heading(&mut s, "Totals (averages unless marked peak)", markdown);
     s += &side_by_side(runs, &totals_rows(), markdown).to_string();
     s += "\n\n";
+    for (scenario, est) in runs.iter().filter(|(_, e)| !e.regions.is_empty()) {
+        heading(
+            &mut s,
+            &format!("App servers of {} by region (peak)", scenario.name),
+            markdown,
+        );
+        s += &regions(scenario, est, markdown).to_string();
+        s += "\n\n";
+    }
     heading(&mut s, "Assumptions", markdown);
     s += &side_by_side(runs, &assumption_rows(), markdown).to_string();
     s.push('\n');
@@ -79,6 +88,54 @@ fn actions(est: &Estimate, markdown: bool) -> Table {
     }
     right_align(&mut t, 2);
     t
+}
+
+fn regions(scenario: &Scenario, est: &Estimate, markdown: bool) -> Table {
+    let header = [
+        "region",
+        "share",
+        "peak rate",
+        "app servers",
+        "of which spare (N+k)",
+    ];
+    let mut t = new_table(header.iter().map(|h| h.to_string()).collect(), markdown);
+    for r in &est.regions {
+        let spare = scenario
+            .regions
+            .iter()
+            .find(|x| x.name == r.name)
+            .and_then(|x| x.redundancy)
+            .unwrap_or(scenario.capacity.redundancy);
+        t.add_row(vec![
+            r.name.clone(),
+            format!("{:.1}%", r.share * 100.0),
+            human::rate(r.peak_rps),
+            human::integer(r.app),
+            format!("+{spare}"),
+        ]);
+    }
+    right_align(&mut t, 1);
+    t
+}
+
+/// The rate per app server and where it came from: the scenario, or a measured capacity.
+fn rate_per_server(s: &Scenario, e: &Estimate) -> String {
+    let Some(rps) = s.capacity.rps_per_server else {
+        return "-".to_string();
+    };
+    match &e.capacity_source {
+        None => format!("{} (capacity.rps_per_server)", human::rate(rps)),
+        Some(c) => format!(
+            "{} measured by napkin capacity ({}, SLO {}{})",
+            human::rate(rps),
+            c.file,
+            c.slo,
+            c.measured_at
+                .as_deref()
+                .map(|t| format!(", {t}"))
+                .unwrap_or_default()
+        ),
+    }
 }
 
 /// A row label and how to render it for one scenario.
@@ -166,8 +223,12 @@ fn assumption_rows() -> Vec<Row> {
         ("replication", |s, _| human::factor(s.storage.replication)),
         ("max fill", |s, _| human::percent(s.storage.max_fill)),
         ("cache policy", |s, _| cache_policy(s)),
-        ("rate per app server", |s, _| {
-            or_dash(s.capacity.rps_per_server.map(human::rate))
+        ("rate per app server", rate_per_server),
+        ("app utilization", |s, _| {
+            human::percent(s.capacity.utilization)
+        }),
+        ("app redundancy (N+k)", |s, _| {
+            format!("+{} per region", s.capacity.redundancy)
         }),
         ("storage per server", |s, _| {
             or_dash(

@@ -26,8 +26,9 @@ use crate::exit;
 use session::{Ran, Session};
 use settings::{Model, Settings};
 
-/// Arguments of `napkin load`.
-#[derive(Debug, Clone, clap::Args)]
+/// Arguments of `napkin load`. `Default` is "nothing given" (other commands build these to run
+/// load through the same pipeline).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct LoadArgs {
     /// Scenario file (YAML); its `load:` block gives the defaults of every flag below.
     pub scenario: PathBuf,
@@ -185,13 +186,13 @@ pub fn schedule_for(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Schedu
 /// alive: the run then ends as if interrupted, with its results written. The handlers are
 /// registered before `install` returns, so a signal sent once the banner is printed is never
 /// missed. A second signal exits at once (code 130), without results.
-struct StopSignals {
+pub(crate) struct StopSignals {
     done: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl StopSignals {
-    fn install(stop: StopHandle) -> Option<StopSignals> {
+    pub(crate) fn install(stop: StopHandle) -> Option<StopSignals> {
         use tokio::signal::unix::{signal, SignalKind};
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
