@@ -165,7 +165,15 @@ pub fn failed_check(s: &CapacityStep) -> String {
         };
     };
     if c.metric == reports::slo::SATURATED {
-        return format!("saturated, {} requests dropped", fmt_count(s.dropped));
+        return if s.dropped > 0 {
+            format!("saturated, {} requests dropped", fmt_count(s.dropped))
+        } else {
+            format!(
+                "saturated, achieved {} of {} offered",
+                fmt_rps(s.achieved_rps),
+                fmt_rps(s.offered_rps)
+            )
+        };
     }
     if let Some(reason) = &c.reason {
         return format!("{} {}: {reason}", c.scope, c.metric);
