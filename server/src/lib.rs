@@ -135,7 +135,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let mut http = http1::Builder::new();
+    // half_close: a client that sends its requests and then shuts down its write side (as
+    // `nc -q`, `curl --next` scripts and pipelining clients do) still gets every answer.
     http.timer(TokioTimer::new())
+        .half_close(true)
         .header_read_timeout(app.config.header_read_timeout)
         .max_buf_size(MAX_HEADER_BYTES.max(8192));
     let limit = Arc::new(Semaphore::new(app.config.max_connections));
