@@ -24,7 +24,7 @@ impl<'a> TextJson<'a> {
     fn of(text: &'a Text) -> TextJson<'a> {
         static ESCAPED: OnceLock<Vec<Box<RawValue>>> = OnceLock::new();
         let escaped = ESCAPED.get_or_init(|| {
-            crate::seed::TEXTS
+            crate::store::TEXTS
                 .iter()
                 .filter_map(|t| RawValue::from_string(serde_json::to_string(t).ok()?).ok())
                 .collect()
