@@ -13,7 +13,6 @@ use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::render;
 use crate::store::StoreError;
 use crate::time::Rfc3339;
 use crate::App;
@@ -77,6 +76,7 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownUser(_) | StoreError::UnknownTweet(_) => StatusCode::NOT_FOUND,
             StoreError::SelfFollow => StatusCode::UNPROCESSABLE_ENTITY,
             StoreError::Full => StatusCode::INSUFFICIENT_STORAGE,
+            StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, e.to_string())
     }
@@ -250,13 +250,13 @@ async fn run(
     let query = req.uri().query().map(str::to_owned);
     match endpoint {
         Endpoint::CreateUser => create_user(app, req).await,
-        Endpoint::Follow => follow(app, param(0), param(1), true),
-        Endpoint::Unfollow => follow(app, param(0), param(1), false),
+        Endpoint::Follow => follow(app, param(0), param(1), true).await,
+        Endpoint::Unfollow => follow(app, param(0), param(1), false).await,
         Endpoint::HomeTimeline => timeline(app, param(0), query.as_deref(), true),
         Endpoint::UserTimeline => timeline(app, param(0), query.as_deref(), false),
         Endpoint::PostTweet => post_tweet(app, req).await,
         Endpoint::GetTweet => get_tweet(app, param(0)),
-        Endpoint::Like => like(app, param(0), param(1)),
+        Endpoint::Like => like(app, param(0), param(1)).await,
         Endpoint::Healthz => Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
         Endpoint::Metrics => Ok(metrics(app)),
     }
@@ -264,11 +264,7 @@ async fn run(
 
 fn get_tweet(app: &App, id: &str) -> Result<Resp, ApiError> {
     let id = parse_id(id, "tweet id")?;
-    let found = u32::try_from(id)
-        .ok()
-        .and_then(|t| render::single(&app.store, t));
-    let json = found.ok_or(StoreError::UnknownTweet(id))?;
-    Ok(json_bytes(json))
+    Ok(json_bytes(app.tweet_json(id)?))
 }
 
 /// Parses a path id: a positive decimal u64.
@@ -332,20 +328,16 @@ async fn create_user(app: &App, req: Request<Incoming>) -> Result<Resp, ApiError
             "name has {chars} characters; use 1 to {MAX_NAME_CHARS} non-blank characters"
         )));
     }
-    let id = app.store.create_user(&new.name)?;
+    let id = app.create_user(&new.name).await?;
     Ok(json(StatusCode::CREATED, &serde_json::json!({ "id": id })))
 }
 
-fn follow(app: &App, id: &str, target: &str, add: bool) -> Result<Resp, ApiError> {
+async fn follow(app: &App, id: &str, target: &str, add: bool) -> Result<Resp, ApiError> {
     let (id, target) = (
         parse_id(id, "user id")?,
         parse_id(target, "target user id")?,
     );
-    if add {
-        app.store.follow(id, target)?;
-    } else {
-        app.store.unfollow(id, target)?;
-    }
+    app.follow(id, target, add).await?;
     Ok(no_content())
 }
 
@@ -369,7 +361,7 @@ async fn post_tweet(app: &App, req: Request<Incoming>) -> Result<Resp, ApiError>
             "text has {chars} characters; use 1 to {MAX_TWEET_CHARS} characters, not all blank"
         )));
     }
-    let t = app.store.post_tweet(new.user_id, &new.text)?;
+    let t = app.post_tweet(new.user_id, &new.text).await?;
     let created = Created {
         id: t.id,
         user_id: t.user_id,
@@ -378,9 +370,9 @@ async fn post_tweet(app: &App, req: Request<Incoming>) -> Result<Resp, ApiError>
     Ok(json(StatusCode::CREATED, &created))
 }
 
-fn like(app: &App, tweet: &str, user: &str) -> Result<Resp, ApiError> {
+async fn like(app: &App, tweet: &str, user: &str) -> Result<Resp, ApiError> {
     let (tweet, user) = (parse_id(tweet, "tweet id")?, parse_id(user, "user id")?);
-    app.store.like(tweet, user)?;
+    app.like(tweet, user).await?;
     Ok(no_content())
 }
 
@@ -424,18 +416,11 @@ fn parse_query(query: Option<&str>) -> Result<(usize, Option<u64>), ApiError> {
 fn timeline(app: &App, id: &str, query: Option<&str>, home: bool) -> Result<Resp, ApiError> {
     let id = parse_id(id, "user id")?;
     let (limit, before) = parse_query(query)?;
-    let page = if home {
-        let page = app.store.home_ids(id, before, limit)?;
-        app.metrics.record_authors(page.authors_merged);
-        page
-    } else {
-        app.store.user_ids(id, before, limit)?
-    };
-    Ok(json_bytes(render::page(&app.store, &page)))
+    Ok(json_bytes(app.timeline_json(id, before, limit, home)?))
 }
 
 fn metrics(app: &App) -> Resp {
-    let text = app.metrics.render(&app.store);
+    let text = app.metrics_text();
     let mut resp = Response::new(Full::new(Bytes::from(text)));
     resp.headers_mut().insert(
         CONTENT_TYPE,

@@ -273,10 +273,10 @@ fn gen_tweets(n: usize, t: usize, shards: usize) -> TweetTable {
     TweetTable::seeded(tweets, shards)
 }
 
-type Distribution = (Vec<(u64, u32)>, Vec<(f64, u32)>);
+pub(crate) type Distribution = (Vec<(u64, u32)>, Vec<(f64, u32)>);
 
 /// The most followed users and follower-count percentiles.
-fn distribution(followers: &[Vec<u32>]) -> Distribution {
+pub(crate) fn distribution(followers: &[Vec<u32>]) -> Distribution {
     let mut counts: Vec<(u32, u64)> = followers
         .iter()
         .enumerate()

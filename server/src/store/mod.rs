@@ -37,6 +37,9 @@ pub enum StoreError {
     SelfFollow,
     #[error("the store is full: no more ids")]
     Full,
+    /// The durable store could not commit or read (disk full, I/O error): nothing was stored.
+    #[error("the store could not {0}; nothing was stored by this request, retry later")]
+    Unavailable(String),
 }
 
 /// One user: graph edges (sorted ids), own tweets and the pushed home timeline (ascending ids).
