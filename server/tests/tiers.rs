@@ -1,0 +1,205 @@
+//! The durable tier in-process: a clean restart serves the same timelines, the cache keeps its
+//! byte bound and counts every read as a hit or a miss, a store that holds data refuses to be
+//! seeded again, and a second server cannot open a store in use.
+
+mod common;
+
+use common::{durable, metric_value, small, start, Client};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use server::{App, Config, ServerError, Strategy, TIMELINE_BYTES};
+
+const USERS: u64 = 120;
+
+fn seeded(strategy: Strategy) -> Config {
+    Config {
+        seed_users: USERS as u32,
+        seed_follows: 8,
+        seed_tweets: 3,
+        celebrity_threshold: 20,
+        ..small(strategy)
+    }
+}
+
+/// Random posts, likes, follows and unfollows, as a load test would send them.
+async fn churn(c: &mut Client, ops: usize, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    for i in 0..ops {
+        let (a, b) = (rng.random_range(1..=USERS), rng.random_range(1..=USERS));
+        let status = match rng.random_range(0..10) {
+            0..=4 => {
+                let body = serde_json::json!({"user_id": a, "text": format!("churn {i}")});
+                c.post("/tweets", &body.to_string()).await.status
+            }
+            5 => {
+                c.put(&format!("/tweets/{}/likes/{b}", rng.random_range(1..=300)))
+                    .await
+                    .status
+            }
+            6..=8 if a != b => c.put(&format!("/users/{a}/follows/{b}")).await.status,
+            _ if a != b => c.delete(&format!("/users/{a}/follows/{b}")).await.status,
+            _ => 204,
+        };
+        assert!(matches!(status, 201 | 204), "op {i}: {status}");
+    }
+}
+
+/// Every user's full home and own timelines and first page, and every tweet (with its likes).
+async fn snapshot(c: &mut Client, tweets: u64) -> Vec<(Vec<u64>, Vec<u64>, String)> {
+    let mut out = Vec::new();
+    for user in 1..=USERS {
+        let home = c.all_pages(&format!("/users/{user}/timeline"), 50).await;
+        let own = c.all_pages(&format!("/users/{user}/tweets"), 50).await;
+        let page = c.get(&format!("/users/{user}/timeline?limit=5")).await.text;
+        out.push((home, own, page));
+    }
+    for id in 1..=tweets {
+        out.push((
+            Vec::new(),
+            Vec::new(),
+            c.get(&format!("/tweets/{id}")).await.text,
+        ));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_restart_serves_the_same_timelines() {
+    for strategy in [Strategy::Push, Strategy::Hybrid, Strategy::Pull] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = durable(seeded(strategy), dir.path(), 16 << 20);
+        let srv = start(config.clone()).await;
+        let mut c = srv.client().await;
+        churn(&mut c, 300, 5).await;
+        let store = srv.app.store();
+        let counts = (store.tweet_count(), store.follow_count());
+        let before = snapshot(&mut c, counts.0).await;
+        assert!(
+            before.iter().any(|t| t.2.contains(r#""likes":1"#)),
+            "{strategy}: no likes"
+        );
+        drop(c);
+        let app = srv.app.clone();
+        srv.stop().await;
+        drop(app);
+        // Restart without seeding: the store is served as it was.
+        let srv = start(Config {
+            seed_users: 0,
+            ..config
+        })
+        .await;
+        let store = srv.app.store();
+        assert_eq!(
+            (store.tweet_count(), store.follow_count()),
+            counts,
+            "{strategy}"
+        );
+        let mut c = srv.client().await;
+        let after = snapshot(&mut c, counts.0).await;
+        for (user, (b, a)) in before.iter().zip(&after).enumerate() {
+            assert_eq!(
+                b,
+                a,
+                "{strategy}: item {} (users, then tweets) differs after the restart",
+                user + 1
+            );
+        }
+        assert!(
+            before.iter().any(|t| !t.0.is_empty()),
+            "{strategy}: timelines were empty"
+        );
+        srv.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_keeps_its_byte_bound_and_counts_every_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // Room for a handful of timelines and tweets: most reads miss, so eviction runs.
+    let cache = 16 * TIMELINE_BYTES;
+    let srv = start(durable(seeded(Strategy::Push), dir.path(), cache)).await;
+    let mut c = srv.client().await;
+    let (mut tweet_reads, mut timeline_reads) = (0u64, 0u64);
+    let mut rng = StdRng::seed_from_u64(11);
+    for _ in 0..400 {
+        let user = rng.random_range(1..=USERS);
+        if rng.random_bool(0.5) {
+            let r = c.get(&format!("/users/{user}/timeline?limit=10")).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            timeline_reads += 1;
+            tweet_reads += r.json["tweets"].as_array().unwrap().len() as u64;
+        } else {
+            let r = c
+                .get(&format!("/tweets/{}", rng.random_range(1..=360)))
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            tweet_reads += 1;
+        }
+        let text = c.get("/metrics").await.text;
+        for kind in ["tweet", "timeline"] {
+            let bytes = metric_value(&text, &format!("napkin_cache_bytes{{kind=\"{kind}\"}}"));
+            let cap = metric_value(
+                &text,
+                &format!("napkin_cache_capacity_bytes{{kind=\"{kind}\"}}"),
+            );
+            assert!(
+                bytes <= cap,
+                "{kind}: {bytes} bytes cached over the bound {cap}"
+            );
+        }
+    }
+    let text = c.get("/metrics").await.text;
+    let m =
+        |name: &str, kind: &str| metric_value(&text, &format!("napkin_{name}{{kind=\"{kind}\"}}"));
+    assert_eq!(
+        m("cache_hits_total", "tweet") + m("cache_misses_total", "tweet"),
+        tweet_reads as f64
+    );
+    assert_eq!(
+        m("cache_hits_total", "timeline") + m("cache_misses_total", "timeline"),
+        timeline_reads as f64
+    );
+    for kind in ["tweet", "timeline"] {
+        assert!(
+            m("cache_evictions_total", kind) > 0.0,
+            "{kind}: nothing was evicted"
+        );
+        assert!(
+            m("cache_hits_total", kind) > 0.0,
+            "{kind}: nothing was a hit"
+        );
+    }
+    assert_eq!(
+        m("cache_capacity_bytes", "timeline") + m("cache_capacity_bytes", "tweet"),
+        cache as f64
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_with_data_is_not_seeded_again_and_not_opened_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = durable(seeded(Strategy::Push), dir.path(), 1 << 20);
+    let first = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || App::new(config)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let second = App::new(config.clone()).unwrap_err();
+    assert!(
+        matches!(&second, ServerError::DataDir(m) if m.contains("LOCK") && m.contains("locked")),
+        "{second}"
+    );
+    drop(first);
+    let mut again = config;
+    if let Some(s) = again.storage.as_mut() {
+        s.seed_given = true;
+    }
+    let err = App::new(again).unwrap_err();
+    assert!(
+        matches!(&err, ServerError::DataDir(m) if m.contains("seeding is refused")),
+        "{err}"
+    );
+}
