@@ -225,7 +225,11 @@ fn a_full_disk_is_a_503_and_the_server_stays_up() {
         "the disk never filled ({} tweets)",
         acked.len()
     );
-    eprintln!("disk full after {} tweets; {} refused", acked.len(), refused.len());
+    eprintln!(
+        "disk full after {} tweets; {} refused",
+        acked.len(),
+        refused.len()
+    );
     assert_eq!(http.get("/healthz").0, 200, "the server went down");
     assert_eq!(http.get("/users/1/tweets?limit=1").0, 200);
     // Space again: the next write commits on the same server.

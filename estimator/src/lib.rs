@@ -9,6 +9,7 @@
 
 mod error;
 pub mod estimate;
+pub mod hotkeys;
 pub mod human;
 mod locate;
 pub mod model;
