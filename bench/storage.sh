@@ -55,8 +55,9 @@ disk_wr_B/tw: what reached the disk per tweet: SQLite writes whole 4 KiB pages i
   (plus a 24 B frame header) for every page a commit touches, then copies them into the main
   file at checkpoints, so each page is written twice; a group commit shares its pages among
   its tweets (batch), a commit per tweet does not (always).
-on_disk_B/tw: growth of the store per tweet once checkpointed: the row, SQLite's record
-  header and B-tree slack (pages are kept ~2/3-full after splits), no compression.
+on_disk_B/tw: growth of the store per tweet once checkpointed: the row with SQLite's record
+  header and cell pointer (integers as varints), no compression; tweet ids only grow, so
+  SQLite's append-only page splits leave the table pages full (random keys would leave slack).
 The scenario's $per_day B is a different quantity: it counts a photo in 1 tweet of 5 (200 KB,
   not stored by the reference server, which keeps text only) and $text_bytes B of text (280
   characters and ids, where the load sends 140); storage over retention then multiplies by
