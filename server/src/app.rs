@@ -51,12 +51,19 @@ impl App {
         if let Some(t) = &tier {
             metrics.add_tier(t.stats());
         }
+        // The report reads "seeded ..."; a durable store may have been loaded, not seeded.
+        let summary = match &tier {
+            Some(_) => format!(
+                "durable store: {}",
+                seed.to_string().replacen("seeded", "holds", 1)
+            ),
+            None => seed.to_string(),
+        };
         tracing::info!(
             timeline = %config.timeline,
             shards = config.shards,
             celebrity_threshold = config.celebrity_threshold,
-            durable = tier.is_some(),
-            "{seed}"
+            "{summary}"
         );
         Ok(App {
             config,
@@ -72,7 +79,9 @@ impl App {
         &self.config
     }
 
-    /// The in-memory store (with `--data-dir`: the indexes loaded from the durable store).
+    /// The in-memory store. With `--data-dir` it holds the indexes loaded from the durable store
+    /// (users, the follow graph, tweet ids, counts), not tweet texts: read tweets through the
+    /// API then.
     pub fn store(&self) -> &Store {
         &self.store
     }
