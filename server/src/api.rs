@@ -247,13 +247,12 @@ async fn run(
     req: Request<Incoming>,
 ) -> Result<Resp, ApiError> {
     let param = |i: usize| params[i];
-    let query = req.uri().query().map(str::to_owned);
     match endpoint {
         Endpoint::CreateUser => create_user(app, req).await,
         Endpoint::Follow => follow(app, param(0), param(1), true).await,
         Endpoint::Unfollow => follow(app, param(0), param(1), false).await,
-        Endpoint::HomeTimeline => timeline(app, param(0), query.as_deref(), true),
-        Endpoint::UserTimeline => timeline(app, param(0), query.as_deref(), false),
+        Endpoint::HomeTimeline => timeline(app, param(0), req.uri().query(), true),
+        Endpoint::UserTimeline => timeline(app, param(0), req.uri().query(), false),
         Endpoint::PostTweet => post_tweet(app, req).await,
         Endpoint::GetTweet => get_tweet(app, param(0)),
         Endpoint::Like => like(app, param(0), param(1)).await,
