@@ -12,13 +12,15 @@ use crate::ServerError;
 /// The store's database file inside the directory.
 pub(crate) const DB_FILE: &str = "napkin.sqlite";
 const LOCK_FILE: &str = "LOCK";
-/// Every name a napkin store directory may hold (SQLite adds -wal, -shm and -journal files).
-const OURS: [&str; 5] = [
+/// Every name a napkin store directory may hold (SQLite adds -wal, -shm and -journal files;
+/// `lost+found` is there when the directory is the root of an ext file system).
+const OURS: [&str; 6] = [
     LOCK_FILE,
     DB_FILE,
     "napkin.sqlite-wal",
     "napkin.sqlite-shm",
     "napkin.sqlite-journal",
+    "lost+found",
 ];
 
 /// A checked, locked data directory. Dropping it releases the lock.
