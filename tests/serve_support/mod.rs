@@ -10,11 +10,18 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// A running `napkin serve` process.
+/// A running `napkin serve` process; killed when dropped (a failing test leaves no server).
 pub struct Served {
     pub addr: SocketAddr,
     child: Child,
-    stderr: std::thread::JoinHandle<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Runs `napkin serve ARGS` and waits (up to 60 s) until it listens.
@@ -52,7 +59,7 @@ pub fn try_serve(args: &[&str]) -> Result<Served, (Option<i32>, String)> {
         Ok(addr) => Ok(Served {
             addr,
             child,
-            stderr,
+            stderr: Some(stderr),
         }),
         Err(_) => {
             let _ = child.kill();
@@ -64,9 +71,8 @@ pub fn try_serve(args: &[&str]) -> Result<Served, (Option<i32>, String)> {
 
 impl Served {
     /// SIGKILL: no drain, no flush, no destructors.
-    pub fn kill9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn kill9(self) {
+        drop(self);
     }
 
     /// SIGTERM, then waits for a clean exit; returns stderr.
@@ -75,7 +81,7 @@ impl Served {
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let status = self.child.wait().unwrap();
         assert!(status.success(), "serve exited with {status}");
-        self.stderr.join().unwrap()
+        self.stderr.take().map(|h| h.join().unwrap()).unwrap_or_default()
     }
 
     pub fn client(&self) -> Http {
