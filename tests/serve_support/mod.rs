@@ -81,7 +81,10 @@ impl Served {
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let status = self.child.wait().unwrap();
         assert!(status.success(), "serve exited with {status}");
-        self.stderr.take().map(|h| h.join().unwrap()).unwrap_or_default()
+        self.stderr
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default()
     }
 
     pub fn client(&self) -> Http {
