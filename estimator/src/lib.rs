@@ -10,6 +10,7 @@
 mod error;
 pub mod estimate;
 pub mod fleet;
+pub mod hotkeys;
 pub mod human;
 mod locate;
 pub mod model;

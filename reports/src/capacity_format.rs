@@ -267,7 +267,6 @@ fn charts(c: &CapacityResult) -> Result<Vec<String>, ReportError> {
         ],
         vertical: knee.clone(),
         horizontal: latency_limits_ms(c),
-        ..XyChart::default()
     };
     let offered: Vec<(f64, f64)> = steps
         .iter()

@@ -31,6 +31,7 @@ pub fn render(runs: &[(Scenario, Estimate)], markdown: bool) -> String {
     heading(&mut s, "Assumptions", markdown);
     s += &side_by_side(runs, &assumption_rows(), markdown).to_string();
     s.push('\n');
+    s += &hot_keys(runs, markdown);
     s
 }
 
@@ -244,4 +245,54 @@ fn assumption_rows() -> Vec<Row> {
             or_dash(s.source.as_ref().map(|p| p.display().to_string()))
         }),
     ]
+}
+
+/// "Hot keys": per Zipf key space of `load.keys`, the share of requests to the hottest keys
+/// and the hit ratio of a cache holding the hottest k keys (estimator::hotkeys); empty when
+/// no scenario has a Zipf key space.
+fn hot_keys(runs: &[(Scenario, Estimate)], markdown: bool) -> String {
+    let header = [
+        "scenario",
+        "key space",
+        "keys",
+        "zipf exponent",
+        "hottest 1%",
+        "hottest 10%",
+        "hottest 20%",
+        "cache holds",
+        "predicted hit ratio",
+    ];
+    let mut t = new_table(header.iter().map(|h| h.to_string()).collect(), markdown);
+    for (scenario, est) in runs {
+        for h in estimator::hotkeys::hot_keys(scenario, est) {
+            let holds = match (h.cache_keys, h.cache_fraction) {
+                (Some(k), Some(f)) => format!("{} keys ({})", human::integer(k), human::percent(f)),
+                _ => "no cache".to_string(),
+            };
+            t.add_row(vec![
+                scenario.name.clone(),
+                h.name,
+                human::integer(h.keys),
+                format!("{}", h.exponent),
+                human::percent(h.top_1),
+                human::percent(h.top_10),
+                human::percent(h.top_20),
+                holds,
+                or_dash(h.hit_ratio.map(human::percent)),
+            ]);
+        }
+    }
+    if t.row_count() == 0 {
+        return String::new();
+    }
+    right_align(&mut t, 2);
+    let mut s = String::from("\n");
+    heading(
+        &mut s,
+        "Hot keys (share of requests to the hottest keys; cache = its share of the stored data)",
+        markdown,
+    );
+    s += &t.to_string();
+    s.push('\n');
+    s
 }
