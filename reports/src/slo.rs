@@ -166,16 +166,12 @@ pub fn metric_value(run: &RunResult, scope: &ScopeResult, metric: SloMetric) -> 
     }
     match metric {
         SloMetric::ErrorRate => ratio(scope.errors, scope.requests),
-        SloMetric::MinRps => {
-            // Successful requests only: refused connections fail fast at the offered rate
-            // and must not count as throughput.
-            if run.duration_s > 0.0 {
-                scope.requests.saturating_sub(scope.errors) as f64 / run.duration_s
-            } else {
-                0.0
-            }
+        // Successful requests only: refused connections fail fast at the offered rate and
+        // must not count as throughput.
+        SloMetric::MinRps if run.duration_s > 0.0 => {
+            scope.requests.saturating_sub(scope.errors) as f64 / run.duration_s
         }
-        // Latency metrics were answered above.
+        // No window; or a latency metric, answered above.
         _ => 0.0,
     }
 }
