@@ -5,25 +5,30 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 
-/// A keep-alive HTTP/1.1 server on 127.0.0.1:0 that answers 200 until `freeze_at`, then
-/// never answers again (the connections stay open, so nothing times out or fails).
-fn freezing_server(freeze_at: Instant) -> String {
+/// A keep-alive HTTP/1.1 server on 127.0.0.1:0 that answers its first `answered` requests
+/// with 200, then never answers again (the connections stay open, so nothing times out or
+/// fails). Placed by count, the freeze does not move with the machine's speed.
+fn freezing_server(answered: u64) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(AtomicU64::new(0));
     std::thread::spawn(move || {
         for stream in listener.incoming().take(100) {
             let Ok(stream) = stream else { return };
-            std::thread::spawn(move || serve(stream, freeze_at));
+            let seen = seen.clone();
+            std::thread::spawn(move || serve(stream, &seen, answered));
         }
     });
     format!("http://{addr}")
 }
 
-fn serve(stream: TcpStream, freeze_at: Instant) {
+fn serve(stream: TcpStream, seen: &AtomicU64, answered: u64) {
     let mut out = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
@@ -37,7 +42,7 @@ fn serve(stream: TcpStream, freeze_at: Instant) {
                 Ok(_) => {}
             }
         }
-        if Instant::now() >= freeze_at {
+        if seen.fetch_add(1, Ordering::SeqCst) >= answered {
             // Frozen: hold the connection (bounded; the test ends long before).
             std::thread::sleep(Duration::from_secs(30));
             return;
@@ -52,7 +57,8 @@ fn serve(stream: TcpStream, freeze_at: Instant) {
 #[test]
 fn requests_stalled_past_the_end_are_unfinished_or_dropped_and_fail_the_gate() {
     let dir = tempfile::tempdir().unwrap();
-    // 100/s for 3 s, timeout 10 s (nothing times out); the server freezes after ~1 s.
+    // 100/s for 3 s, timeout 10 s (nothing times out); the server freezes after its 100th
+    // answer, about 1 s in.
     let text = "name: stall\n\
                 actions:\n\
                 \x20 - name: read\n\
@@ -68,7 +74,7 @@ fn requests_stalled_past_the_end_are_unfinished_or_dropped_and_fail_the_gate() {
     let file = dir.path().join("stall.yaml");
     std::fs::write(&file, text).unwrap();
     let out = dir.path().join("run.json");
-    let url = freezing_server(Instant::now() + Duration::from_millis(1_000));
+    let url = freezing_server(100);
     let argv = [
         "napkin",
         "load",

@@ -40,8 +40,8 @@ pub struct Fit {
     pub x_max: Option<f64>,
     pub r_squared: f64,
     pub points: usize,
-    /// Parameters held at their lower bound 0 by the fit (`sigma`, `kappa`): the data pulled
-    /// them below 0 (superlinear scaling, noise, or no sign of that effect in the range).
+    /// Parameters held at their lower bound 0 by the fit (`sigma`, `kappa`): the data show no
+    /// sign of that effect, or pulled it below 0 (superlinear scaling or noise).
     #[serde(default)]
     pub bound: Vec<String>,
 }
@@ -68,7 +68,19 @@ pub enum FitError {
     OneConcurrency,
     #[error("every throughput is 0: there is nothing to fit")]
     NoThroughput,
+    #[error("point {index}: concurrency {concurrency} or throughput {throughput} is beyond what the fit handles (concurrency up to 1e9, throughput up to 1e15)")]
+    OutOfRange {
+        index: usize,
+        concurrency: f64,
+        throughput: f64,
+    },
+    #[error("the fit did not converge on these points; check them for typos or mixed units")]
+    NoFit,
 }
+
+/// The largest concurrency and throughput accepted: beyond them the law's terms overflow.
+const MAX_CONCURRENCY: f64 = 1e9;
+const MAX_THROUGHPUT: f64 = 1e15;
 
 /// Fewer points than this give a fit, with a warning (codahale's usl refuses them).
 pub const TRUSTED_POINTS: usize = 6;
@@ -219,6 +231,13 @@ fn check(points: &[Point]) -> Result<(), FitError> {
                 throughput: p.throughput,
             });
         }
+        if p.concurrency > MAX_CONCURRENCY || p.throughput > MAX_THROUGHPUT {
+            return Err(FitError::OutOfRange {
+                index,
+                concurrency: p.concurrency,
+                throughput: p.throughput,
+            });
+        }
     }
     let first = points[0].concurrency;
     if points.iter().all(|p| p.concurrency == first) {
@@ -271,7 +290,7 @@ pub fn fit(points: &[Point]) -> Result<Fit, FitError> {
         .into_iter()
         .filter(|f| f.1 <= least + tolerance)
         .max_by_key(bound_count)
-        .expect("the all-zero face is always feasible");
+        .ok_or(FitError::NoFit)?;
     Ok(finish(points, sigma, kappa, cost))
 }
 
@@ -410,6 +429,14 @@ mod tests {
             fit(&neg),
             Err(FitError::BadPoint { index: 1, .. })
         ));
+        let huge = synthetic(1.0, 0.0, 0.0, &[1.0, 2.0, 3.0])
+            .into_iter()
+            .map(|p| Point {
+                throughput: 1e308,
+                ..p
+            })
+            .collect::<Vec<_>>();
+        assert!(matches!(fit(&huge), Err(FitError::OutOfRange { .. })));
         let zero: Vec<Point> = [1.0, 2.0, 3.0]
             .iter()
             .map(|&n| Point {

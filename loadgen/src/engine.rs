@@ -127,6 +127,9 @@ pub struct Outcome {
     pub timer_lag: Histogram<u64>,
     /// Open model: requests sent more than 1 ms after their intended time.
     pub late: u64,
+    /// Open model: of those, sends whose connection was idle and waiting for them: the
+    /// generator's own lateness (the rest waited behind earlier responses).
+    pub late_idle: u64,
     /// Open model: requests the schedule offered in the measured window
     /// (= `all.requests` + `dropped`).
     pub offered: Option<u64>,
@@ -351,7 +354,8 @@ fn finish(
     let mut actions: Vec<ActionTotals> = infos.iter().map(|_| ActionTotals::new()).collect();
     let mut send_lag = new_histogram();
     let mut timer_lag = new_histogram();
-    let (mut late, mut deferred, mut responses_in_window, mut dropped) = (0, 0, 0, 0);
+    let (mut late, mut late_idle, mut deferred) = (0, 0, 0);
+    let (mut responses_in_window, mut dropped) = (0, 0);
     let mut busy = Duration::ZERO;
     let mut offered: Option<u64> = None;
     let mut stopped_at: Option<Instant> = None;
@@ -363,6 +367,7 @@ fn finish(
         send_lag.add(&r.send_lag).expect("same bounds");
         timer_lag.add(&r.timer_lag).expect("same bounds");
         late += r.late;
+        late_idle += r.late_idle;
         deferred += r.deferred;
         responses_in_window += r.responses_in_window;
         busy += r.busy;
@@ -404,6 +409,7 @@ fn finish(
         send_lag,
         timer_lag,
         late,
+        late_idle,
         offered,
         deferred,
         sink_error: collected.sink_error,

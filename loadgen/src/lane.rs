@@ -154,23 +154,27 @@ impl Lane {
             self.tally.busy_since.set(Some(sent));
             // Closed model: the request is intended when it is sent (latency == service).
             let intended = if open { intended } else { sent };
-            let measured = intended >= self.clock.measure_from;
+            let measured = self.in_window(intended);
             self.recorder.borrow_mut().begin(action, measured);
             // Service time starts here, so it includes (re)connecting when the connection
             // has to be opened first: that is part of what a user waits for.
             let result = conn.exchange(&self.endpoint, req, want_body).await;
             let done = Instant::now();
             self.tally.busy_since.set(None);
+            // A stop that came just before the intended time but was seen only after the send
+            // puts the request outside the window after all: it was not offered, so it is not
+            // counted (requests + dropped = offered holds).
+            let counted = measured && self.in_window(intended);
             {
                 let mut rec = self.recorder.borrow_mut();
                 rec.end(action, measured);
                 rec.busy += overlap(sent, done, self.clock.measure_from, self.window_end());
-                if measured && open {
+                if counted && open {
                     rec.sent(sent - intended, waited);
                 }
             }
             self.done.notify_one();
-            let failed = self.record(action, intended, sent, done, result);
+            let failed = self.record(action, (intended, counted), sent, done, result);
             if failed == Some(ErrorKind::Connect) && !open {
                 tokio::time::sleep(CONNECT_BACKOFF).await;
             }
@@ -185,16 +189,24 @@ impl Lane {
         }
     }
 
-    /// Records one outcome (unless it belongs to the warm-up); returns the failure, if any.
+    /// Whether a request intended at `intended` belongs to the measured window (after the
+    /// warm-up, before the end or the stop).
+    fn in_window(&self, intended: Instant) -> bool {
+        intended >= self.clock.measure_from && intended < self.window_end()
+    }
+
+    /// Records one outcome (unless it belongs to the warm-up, `measured` false); returns the
+    /// failure, if any. Every response that arrives within the window counts toward the
+    /// achieved rate, whenever its request was intended (a warm-up backlog served in the
+    /// window is throughput of the window).
     fn record(
         &self,
         action: usize,
-        intended: Instant,
+        (intended, measured): (Instant, bool),
         sent: Instant,
         done: Instant,
         result: Result<Reply, ErrorKind>,
     ) -> Option<ErrorKind> {
-        let measured = intended >= self.clock.measure_from;
         let mut rec = self.recorder.borrow_mut();
         match result {
             Ok(reply) => {
@@ -209,9 +221,9 @@ impl Lane {
                 };
                 if measured {
                     rec.response(action, done - intended, done - sent, err);
-                    if done < self.window_end() {
-                        rec.responses_in_window += 1;
-                    }
+                }
+                if done >= self.clock.measure_from && done < self.window_end() {
+                    rec.responses_in_window += 1;
                 }
                 None
             }

@@ -166,10 +166,14 @@ pub(crate) struct Recorder {
     pub in_flight: usize,
     /// Per action: measured requests in flight (no outcome yet).
     pub pending: Vec<u64>,
-    /// Measured responses (any status) that arrived before the end of the measured window:
-    /// the numerator of the achieved rate. Responses during the grace period count as
-    /// requests and in latency, not here.
+    /// Responses (any status) that arrived within the measured window, whenever their
+    /// request was intended: the numerator of the achieved rate. Responses during the grace
+    /// period count as requests and in latency, not here.
     pub responses_in_window: u64,
+    /// Requests sent more than [`LATE`] after their intended time although their lane was
+    /// idle and waiting for them: the generator's own lateness, not queueing behind slow
+    /// responses.
+    pub late_idle: u64,
     /// Time within the measured window that lanes spent waiting on the target (from send to
     /// outcome), summed over lanes: with one request per connection at a time, busy /
     /// (connections x window) is the share of the window the target held the connections.
@@ -190,6 +194,7 @@ impl Recorder {
             in_flight: 0,
             pending: vec![0; actions],
             responses_in_window: 0,
+            late_idle: 0,
             busy: Duration::ZERO,
         }
     }
@@ -236,6 +241,9 @@ impl Recorder {
         }
         if lag > LATE {
             self.late += 1;
+            if waited {
+                self.late_idle += 1;
+            }
         }
     }
 

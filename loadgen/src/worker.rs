@@ -64,6 +64,8 @@ pub(crate) struct WorkerResult {
     pub send_lag: Histogram<u64>,
     pub timer_lag: Histogram<u64>,
     pub late: u64,
+    /// Of those, sends whose lane was idle and waiting (the generator's own lateness).
+    pub late_idle: u64,
     pub deferred: u64,
     /// Open model: requests this worker's lanes were offered in the measured window.
     pub offered: Option<u64>,
@@ -218,6 +220,7 @@ fn finish(
             send_lag: rec.send_lag,
             timer_lag: rec.timer_lag,
             late: rec.late,
+            late_idle: rec.late_idle,
             deferred: end.deferred,
             offered,
             dropped,

@@ -38,6 +38,10 @@ pub struct CapacityResult {
     /// Extension: RFC 3339 time the search ended.
     #[serde(default)]
     pub measured_at: String,
+    /// Extension: the search did not finish: it was interrupted (Ctrl-C, SIGTERM), or the
+    /// target stopped answering; the steps are the ones that ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_early: Option<String>,
     /// Extension: how the search was run.
     #[serde(default)]
     pub settings: CapacitySettings,
@@ -46,7 +50,8 @@ pub struct CapacityResult {
 /// One step: one load run at one rate (open) or concurrency (closed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapacityStep {
-    /// Open model: the rate offered; closed: the successful throughput (as achieved).
+    /// Open model: the rate offered; closed (a sweep step, which offers what it gets): its
+    /// achieved rate.
     pub offered_rps: f64,
     /// Responses within the step's measured window per second.
     pub achieved_rps: f64,
@@ -76,6 +81,10 @@ pub struct CapacityStep {
     /// Extension: when the step failed, which side could not keep up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bottleneck: Option<String>,
+    /// Extension: when the step failed, a note on what else may have limited it (e.g. too
+    /// few connections for the service time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Latency (from the intended send time) of a step.

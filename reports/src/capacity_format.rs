@@ -124,7 +124,7 @@ pub fn conclusion(c: &CapacityResult) -> Vec<String> {
         ));
         if !f.bound.is_empty() {
             lines.push(format!(
-                "USL: {} held at its bound 0 (the data pulled it below 0: superlinear scaling or noise)",
+                "USL: {} held at its bound 0 (no sign of that effect in the data, or the data pulled it below 0: superlinear scaling or noise)",
                 f.bound.join(" and ")
             ));
         }

@@ -255,6 +255,7 @@ fn merge_settings(inputs: &[Input]) -> Settings {
             timeout_s,
             seed,
             late,
+            late_idle,
             deferred,
             offered,
             unsent,
@@ -269,6 +270,7 @@ fn merge_settings(inputs: &[Input]) -> Settings {
         out.timeout_s = out.timeout_s.max(*timeout_s);
         out.seed = shared(first, out.seed, seed);
         out.late += late;
+        out.late_idle = sum_opt(first, out.late_idle, *late_idle);
         out.deferred += deferred;
         out.offered = sum_opt(first, out.offered, *offered);
         out.unsent += unsent;

@@ -188,6 +188,10 @@ pub struct Settings {
     pub seed: Option<u64>,
     /// Requests whose actual send was more than 1 ms after their intended time.
     pub late: u64,
+    /// Of those, the sends whose connection was idle and waiting for them: the generator's
+    /// own lateness (the rest waited behind earlier responses). Absent in older runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_idle: Option<u64>,
     /// Turns given to another action because a capture pool was still empty.
     pub deferred: u64,
     /// Open model: requests the schedule offered in the measured window

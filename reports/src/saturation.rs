@@ -57,30 +57,45 @@ pub struct Assessment {
 }
 
 /// The bottleneck of a capacity step that failed (SPEC section 8): the generator when it could
-/// not send on time by itself (its connections were mostly idle, `busy` below
-/// [`GENERATOR_BUSY`]) while the target's service times stayed within the SLO's latency
-/// limits; otherwise the target.
+/// not send on time by itself ([`generator_was_late`]) while the target's service times
+/// stayed within the SLO's latency limits; otherwise the target.
 pub fn capacity_bottleneck(run: &RunResult, spec: &estimator::SloSpec) -> Bottleneck {
-    if generator_was_late(run) && crate::slo::service_within(run, spec) {
+    let busy = busy_share(run).unwrap_or(1.0);
+    if generator_was_late(run, busy) && crate::slo::service_within(run, spec) {
         Bottleneck::Generator
     } else {
         Bottleneck::Target
     }
 }
 
-/// Sends later than 1 ms make up at least this share of the requests before the generator
-/// counts as late.
+/// The generator's own late sends make up at least this share of the requests (and at least
+/// [`LATE_MIN`] of them) before the generator counts as late.
 pub const LATE_SHARE: f64 = 0.01;
+pub const LATE_MIN: u64 = 10;
 
-/// The generator could not send on time by itself: it sent late or dropped requests
-/// ([`LATE_SHARE`]) while its connections were mostly idle (`busy` below
-/// [`GENERATOR_BUSY`]), so the lateness was not queueing behind the target's responses. A
-/// target that falls short at the knee, answering late while every send went out on time,
-/// is the target's doing even with idle connections.
-fn generator_was_late(run: &RunResult) -> bool {
-    let busy = run.connections_busy.unwrap_or(1.0);
-    let late = run.settings.late as f64 >= LATE_SHARE * run.requests.max(1) as f64;
-    busy < GENERATOR_BUSY && (late || run.dropped > 0)
+/// The generator could not send on time by itself: while its connections were mostly idle
+/// (`busy` below [`GENERATOR_BUSY`]), it sent late requests its connection was idle and
+/// waiting for ([`LATE_SHARE`], [`LATE_MIN`]), or dropped a backlog. Lateness behind slow
+/// responses is queueing at the target, and a target that falls short at the knee while
+/// every send went out on time is the target's doing even with idle connections.
+fn generator_was_late(run: &RunResult, busy: f64) -> bool {
+    let st = &run.settings;
+    // Runs written before `late_idle` existed only have every late send.
+    let own_late = st.late_idle.unwrap_or(st.late);
+    let late = own_late >= LATE_MIN && own_late as f64 >= LATE_SHARE * run.requests as f64;
+    busy < GENERATOR_BUSY && (late || backlog(run))
+}
+
+/// The share of the window the connections waited on the target: measured, or for runs
+/// written before it was, estimated from the responses' service times.
+fn busy_share(run: &RunResult) -> Option<f64> {
+    if let Some(b) = run.connections_busy {
+        return Some(b);
+    }
+    let service = decode_or_empty("all.service_histogram", &run.all.service_histogram).ok()?;
+    let connections = f64::from(run.settings.connections.unwrap_or(1).max(1));
+    (run.duration_s > 0.0)
+        .then(|| service.mean() * service.len() as f64 / 1e6 / (connections * run.duration_s))
 }
 
 /// The offered rate of an open-model run: offered requests per second of the window (the
@@ -92,14 +107,41 @@ pub fn offered_rps(run: &RunResult) -> Option<f64> {
     }
 }
 
-/// SPEC section 5: open model, and the achieved rate fell more than 2% short or requests
-/// were dropped.
+/// More requests were dropped than there are connections: a backlog. A connection that is
+/// busy when the window closes may be caught one request behind at the boundary without the
+/// run being short of anything; more than one per connection is requests piling up.
+fn backlog(run: &RunResult) -> bool {
+    run.dropped > u64::from(run.settings.connections.unwrap_or(0))
+}
+
+/// Offered requests of the window that had no response (any status) when the run ended:
+/// dropped, failed without a response, or unfinished.
+fn unanswered(run: &RunResult) -> u64 {
+    let answered = crate::summary::latency_histogram("all", &run.all)
+        .map(|h| h.len())
+        .unwrap_or(run.requests.saturating_sub(run.errors.total));
+    let offered = run.settings.offered.unwrap_or(run.requests + run.dropped);
+    offered.saturating_sub(answered)
+}
+
+/// SPEC section 5, read for what it is meant to catch: an open-model run is saturated when it
+/// dropped a backlog of requests ([`backlog`]), or when its achieved rate fell more than
+/// [`SHORTFALL`] below the offered rate *and* more than that share of the offered requests
+/// was still unanswered when the run ended. The second condition keeps the pipeline out of
+/// the verdict: a window without a warm-up starts with nothing in flight, so a slow but
+/// healthy target answers its last requests after the window (in the grace period) and its
+/// achieved rate falls short by about latency / window without any request waiting.
 pub fn is_saturated(run: &RunResult) -> bool {
     if run.model != "open" {
         return false;
     }
-    let short = offered_rps(run).is_some_and(|o| run.achieved_rps < o * (1.0 - SHORTFALL));
-    run.dropped > 0 || short
+    let Some(offered) = offered_rps(run) else {
+        return backlog(run);
+    };
+    let short = run.achieved_rps < offered * (1.0 - SHORTFALL);
+    let offered_n = run.settings.offered.unwrap_or(run.requests + run.dropped);
+    let unanswered_share = unanswered(run) as f64 / offered_n.max(1) as f64;
+    backlog(run) || (short && unanswered_share > SHORTFALL)
 }
 
 /// The bottleneck of a saturated run (`None` when it is not saturated).
@@ -109,14 +151,7 @@ pub fn assess(run: &RunResult) -> Result<Option<Assessment>, ReportError> {
     }
     let service = decode_or_empty("all.service_histogram", &run.all.service_histogram)?;
     let connections = f64::from(run.settings.connections.unwrap_or(1).max(1));
-    let busy = match run.connections_busy {
-        Some(b) => b,
-        // Runs without the measured share: estimate it from the responses' service times.
-        None if run.duration_s > 0.0 => {
-            service.mean() * service.len() as f64 / 1e6 / (connections * run.duration_s)
-        }
-        None => 0.0,
-    };
+    let busy = busy_share(run).unwrap_or(0.0);
     let offered = offered_rps(run).unwrap_or(0.0);
     let shortfall = if run.dropped > 0 {
         format!(
@@ -136,7 +171,7 @@ pub fn assess(run: &RunResult) -> Result<Option<Assessment>, ReportError> {
         .send_lag_us
         .map(|l| format!("send lag p99 {}", fmt_us(l.p99 as f64)))
         .unwrap_or_else(|| "sends were late".to_string());
-    let (bottleneck, explanation) = if generator_was_late(run) {
+    let (bottleneck, explanation) = if generator_was_late(run, busy) {
         (
             Bottleneck::Generator,
             format!(

@@ -6,29 +6,43 @@ use reports::format::{render, Format, View};
 use reports::saturation::{assess, is_saturated, Bottleneck};
 use reports::RunResult;
 
-/// The sample run (open model, 500/s offered and achieved over 10 s, 16 connections) with
-/// `dropped` requests never sent and `busy` share of the window waiting on the target.
-fn run_with(dropped: u64, achieved_rps: f64, busy: f64) -> RunResult {
+/// The sample run (open model, 5,000 requests over 10 s, 16 connections, every request
+/// answered) with `dropped` requests never sent, `unanswered` more offered requests left
+/// without a response, an achieved rate `short` (a fraction) below the offered rate and the
+/// `busy` share of the window spent waiting on the target.
+fn run_with(dropped: u64, unanswered: u64, short: f64, busy: f64) -> RunResult {
     let mut run = sample_run();
-    run.settings.offered = Some(run.requests + dropped);
+    let offered = run.requests + dropped + unanswered;
+    run.settings.offered = Some(offered);
     run.settings.connections = Some(16);
     run.dropped = dropped;
-    run.achieved_rps = achieved_rps;
+    run.achieved_rps = offered as f64 / run.duration_s * (1.0 - short);
     run.connections_busy = Some(busy);
     run.saturated = is_saturated(&run);
     run
 }
 
 #[test]
-fn dropped_requests_or_a_shortfall_over_2_percent_saturate_an_open_run() {
-    assert!(!run_with(0, 500.0, 0.1).saturated);
+fn a_backlog_or_a_real_shortfall_saturates_an_open_run() {
+    assert!(!run_with(0, 0, 0.0, 0.1).saturated);
     assert!(
-        !run_with(0, 490.5, 0.1).saturated,
+        !run_with(0, 200, 0.019, 0.1).saturated,
         "1.9% short is within the 2%"
     );
-    assert!(run_with(0, 489.0, 0.1).saturated, "2.2% short");
-    assert!(run_with(1, 500.0, 0.1).saturated, "one dropped request");
-    let mut closed = run_with(50, 400.0, 0.9);
+    assert!(
+        run_with(0, 200, 0.022, 0.1).saturated,
+        "2.2% short, 4% unanswered"
+    );
+    assert!(
+        run_with(17, 0, 0.0, 0.1).saturated,
+        "more dropped than connections"
+    );
+    // Boundary drops: a connection caught one request behind when the window closed.
+    assert!(!run_with(16, 0, 0.0, 0.1).saturated);
+    // Short only by the pipeline: a window without warm-up, a slow target that answered
+    // its last requests in the grace; nothing was left unanswered.
+    assert!(!run_with(0, 0, 0.06, 0.1).saturated);
+    let mut closed = run_with(50, 100, 0.2, 0.9);
     closed.model = "closed".into();
     assert!(
         !is_saturated(&closed),
@@ -38,8 +52,8 @@ fn dropped_requests_or_a_shortfall_over_2_percent_saturate_an_open_run() {
 
 #[test]
 fn the_side_that_held_the_connections_is_the_bottleneck() {
-    assert!(assess(&run_with(0, 500.0, 0.99)).unwrap().is_none());
-    let target = assess(&run_with(900, 410.0, 0.98)).unwrap().unwrap();
+    assert!(assess(&run_with(0, 0, 0.0, 0.99)).unwrap().is_none());
+    let target = assess(&run_with(900, 0, 0.3, 0.98)).unwrap().unwrap();
     assert_eq!(target.bottleneck, Bottleneck::Target);
     assert!(
         target.explanation.contains("The target could not keep up"),
@@ -49,7 +63,7 @@ fn the_side_that_held_the_connections_is_the_bottleneck() {
     assert!(target
         .explanation
         .contains("900 of 5,900 offered requests were never sent"));
-    let generator = assess(&run_with(900, 410.0, 0.12)).unwrap().unwrap();
+    let generator = assess(&run_with(900, 0, 0.3, 0.12)).unwrap().unwrap();
     assert_eq!(generator.bottleneck, Bottleneck::Generator);
     assert!(
         generator
@@ -62,15 +76,24 @@ fn the_side_that_held_the_connections_is_the_bottleneck() {
 
 #[test]
 fn a_target_that_falls_short_while_every_send_was_on_time_is_the_bottleneck() {
-    // At the knee: nothing dropped, no late sends, connections mostly idle, but responses
-    // came too slowly for the offered rate: the target's doing, not the generator's.
-    let knee = run_with(0, 470.0, 0.2);
+    // At the knee: no backlog, no late sends, connections mostly idle, but responses came too
+    // slowly for the offered rate: the target's doing, not the generator's.
+    let knee = run_with(0, 300, 0.06, 0.2);
     assert!(knee.saturated);
     let a = assess(&knee).unwrap().unwrap();
     assert_eq!(a.bottleneck, Bottleneck::Target, "{}", a.explanation);
-    // The same run with 5% of its sends late is the generator's.
+    // Sends that were late only behind busy connections do not blame the generator...
+    let mut queued = knee.clone();
+    queued.settings.late = queued.requests / 20;
+    queued.settings.late_idle = Some(0);
+    assert_eq!(
+        assess(&queued).unwrap().unwrap().bottleneck,
+        Bottleneck::Target
+    );
+    // ... its own late sends, to idle connections, do.
     let mut late = knee.clone();
     late.settings.late = late.requests / 20;
+    late.settings.late_idle = Some(late.requests / 20);
     assert_eq!(
         assess(&late).unwrap().unwrap().bottleneck,
         Bottleneck::Generator
@@ -79,7 +102,7 @@ fn a_target_that_falls_short_while_every_send_was_on_time_is_the_bottleneck() {
 
 #[test]
 fn every_human_format_says_a_run_was_saturated() {
-    let run = run_with(900, 410.0, 0.98);
+    let run = run_with(900, 0, 0.3, 0.98);
     for format in [Format::Table, Format::Markdown, Format::Html] {
         let text = render(&run, format, &View::default()).unwrap();
         assert!(text.contains("900 dropped"), "{format:?}: {text}");

@@ -61,7 +61,7 @@ pub fn run(args: FitArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     for b in &fit.bound {
         writeln!(
             out,
-            "  {b} is held at its bound 0: the data pulled it below 0 (superlinear scaling or noise)"
+            "  {b} is held at its bound 0: no sign of that effect in the data, or the data pulled it below 0 (superlinear scaling or noise)"
         )?;
     }
     Ok(crate::exit::OK)

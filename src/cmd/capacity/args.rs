@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
-use estimator::{units, SloSpec};
+use estimator::{units, SloMetric, SloScope, SloSpec, Threshold};
 use reports::format::Format;
 
 use super::search::Bounds;
@@ -147,7 +147,7 @@ impl Plan {
                 self.slo_origin
             );
         }
-        Ok(spec)
+        Ok(with_error_bound(spec))
     }
 
     /// The `napkin load` arguments of the first step; each step then sets its own rate or
@@ -166,6 +166,39 @@ impl Plan {
             ..LoadArgs::default()
         }
     }
+}
+
+/// Errors a capacity step may have when the SLO bounds none for `all`: a rate the target
+/// answers mostly with errors is not a capacity.
+pub const DEFAULT_ERROR_RATE: f64 = 0.01;
+
+/// `spec`, plus `all error_rate <= 1%` when it bounds no error rate for `all` (said on stderr).
+fn with_error_bound(mut spec: SloSpec) -> SloSpec {
+    let bounded = spec.scopes.iter().any(|s| {
+        s.scope == "all"
+            && s.thresholds
+                .iter()
+                .any(|t| t.metric == SloMetric::ErrorRate)
+    });
+    if bounded {
+        return spec;
+    }
+    let threshold = Threshold {
+        metric: SloMetric::ErrorRate,
+        limit: DEFAULT_ERROR_RATE,
+    };
+    match spec.scopes.iter_mut().find(|s| s.scope == "all") {
+        Some(all) => all.thresholds.push(threshold),
+        None => spec.scopes.push(SloScope {
+            scope: "all".into(),
+            thresholds: vec![threshold],
+        }),
+    }
+    crate::cmd::load::output::note(format_args!(
+        "note: the SLO bounds no error rate for all; each step must also keep error_rate <= 1% \
+         (a rate answered mostly with errors is not a capacity)"
+    ));
+    spec
 }
 
 fn rate(flag: &str, text: &str) -> anyhow::Result<f64> {

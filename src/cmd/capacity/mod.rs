@@ -75,6 +75,7 @@ pub(crate) fn blank_result(session: &Session, model: &str, slo: String) -> Capac
         bottleneck: None,
         steps: Vec::new(),
         usl: None,
+        ended_early: None,
         measured_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         settings: CapacitySettings::default(),
     }
@@ -100,6 +101,14 @@ fn finish(args: &CapacityArgs, c: &CapacityResult, out: &mut dyn Write) -> anyho
             "capacity result written to {}",
             path.display()
         ));
+    }
+    if let Some(why) = &c.ended_early {
+        // The search could not be carried out to its end: not a result to plan on.
+        let so_far = c
+            .max_rps
+            .map(|m| format!(" (the highest rate that passed so far: {m:.1}/s)"))
+            .unwrap_or_default();
+        return Err(exit::RunFailed(format!("the search did not finish: {why}{so_far}")).into());
     }
     Ok(if c.max_rps.is_some() {
         exit::OK

@@ -27,6 +27,28 @@ pub struct Stepper<'a> {
     spec: &'a SloSpec,
     stop: &'a StopHandle,
     pub steps: Vec<CapacityStep>,
+    /// Why the steps ended before the search did (interrupted, or the target stopped
+    /// answering), if they did.
+    pub ended_early: Option<EndedEarly>,
+}
+
+/// Why a search ended before it was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndedEarly {
+    Interrupted,
+    /// A step got no successful response: there is no capacity to measure.
+    TargetDown(String),
+}
+
+impl EndedEarly {
+    pub fn describe(&self) -> String {
+        match self {
+            EndedEarly::Interrupted => {
+                "interrupted (Ctrl-C or SIGTERM): the step under way was discarded".into()
+            }
+            EndedEarly::TargetDown(why) => why.clone(),
+        }
+    }
 }
 
 impl<'a> Stepper<'a> {
@@ -42,6 +64,7 @@ impl<'a> Stepper<'a> {
             spec,
             stop,
             steps: Vec::new(),
+            ended_early: None,
         }
     }
 
@@ -55,27 +78,30 @@ impl<'a> Stepper<'a> {
         super::blank_result(self.session, model, describe_slo(self.spec))
     }
 
-    /// Runs one step with `settings`; `None` when it was interrupted (not a measurement).
-    /// The first step that gets no successful response at all fails the command (exit 3):
-    /// there is nothing to search.
+    /// Runs one step with `settings`; `None` when the steps must end: the step was
+    /// interrupted (not a measurement), or it got no successful response at all (the target
+    /// is down or refuses everything: there is no capacity to search); see `ended_early`.
     pub fn run(
         &mut self,
         settings: &Settings,
         phase: &str,
     ) -> anyhow::Result<Option<&CapacityStep>> {
+        if self.ended_early.is_some() {
+            return Ok(None);
+        }
         let ran = self.session.run(settings, &mut NoSink, self.stop)?;
         if ran.outcome.interrupted {
+            self.ended_early = Some(EndedEarly::Interrupted);
             return Ok(None);
         }
         let mut run = ran.run;
-        if self.steps.is_empty() && ran.outcome.all.successes() == 0 {
-            return Err(exit::RunFailed(format!(
-                "the first step got no successful response from {}: {}; check that the target \
-                 is up (nothing was searched)",
-                run.target,
+        if ran.outcome.all.successes() == 0 {
+            self.ended_early = Some(EndedEarly::TargetDown(format!(
+                "step {}: {}",
+                self.steps.len() + 1,
                 crate::cmd::load::display::nothing_succeeded(&run)
-            ))
-            .into());
+            )));
+            return Ok(None);
         }
         run.slo = reports::slo::evaluate(&run, self.spec);
         let step = to_step(&run, self.spec, phase);
@@ -119,7 +145,29 @@ fn to_step(run: &RunResult, spec: &SloSpec, phase: &str) -> CapacityStep {
         service_p99_us: run.all.service_us.p99,
         phase: phase.to_string(),
         bottleneck: (!pass).then(|| capacity_bottleneck(run, spec).as_str().to_string()),
+        note: (!pass).then(|| connections_note(run)).flatten(),
     }
+}
+
+/// When a failed step's connections were busy and could not carry the offered rate at the
+/// service time measured, the connections may be the limit, not the target: says so.
+fn connections_note(run: &RunResult) -> Option<String> {
+    let busy = run.connections_busy?;
+    let connections = f64::from(run.settings.connections?);
+    let mean_service_s = run.all.service_us.mean / 1e6;
+    let offered = run.target_rps?;
+    if busy < 0.5 || mean_service_s <= 0.0 {
+        return None;
+    }
+    let ceiling = connections / mean_service_s;
+    (ceiling < offered * 1.1).then(|| {
+        format!(
+            "{connections} connections at a mean service time of {} carry at most {}: if the \
+             target serves requests in parallel, rerun with more --connections",
+            fmt_us(run.all.service_us.mean),
+            fmt_rps(ceiling)
+        )
+    })
 }
 
 /// `step 3 grow: offered 400.0/s, achieved 399.8/s, p50 1.20ms, p99 4.50ms, errors 0 -> pass`
@@ -166,7 +214,11 @@ pub fn failed_check(s: &CapacityStep) -> String {
     };
     if c.metric == reports::slo::SATURATED {
         return if s.dropped > 0 {
-            format!("saturated, {} requests dropped", fmt_count(s.dropped))
+            format!(
+                "saturated, {} request{} dropped",
+                fmt_count(s.dropped),
+                if s.dropped == 1 { "" } else { "s" }
+            )
         } else {
             format!(
                 "saturated, achieved {} of {} offered",
@@ -223,6 +275,7 @@ pub fn rate_search(stepper: &mut Stepper<'_>, bounds: Bounds) -> anyhow::Result<
         .and_then(|r| failing_step(&stepper.steps, r))
         .and_then(|s| s.bottleneck.clone());
     result.steps = std::mem::take(&mut stepper.steps);
+    result.ended_early = stepper.ended_early.as_ref().map(EndedEarly::describe);
     Ok(result)
 }
 
@@ -236,7 +289,15 @@ fn failing_step(steps: &[CapacityStep], rate: f64) -> Option<&CapacityStep> {
 
 fn limited_by(found: &Found, steps: &[CapacityStep], bounds: Bounds) -> String {
     let mut text = match found.first_fail.and_then(|r| failing_step(steps, r)) {
-        Some(s) => format!("{} at {}", failed_check(s), fmt_rps(s.offered_rps)),
+        Some(s) => format!(
+            "{} at {}{}",
+            failed_check(s),
+            fmt_rps(s.offered_rps),
+            s.note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        ),
         None if found.reached_to => format!(
             "--to {} reached: every step met the SLO; raise --to to search higher",
             fmt_rps(bounds.to)
@@ -244,7 +305,7 @@ fn limited_by(found: &Found, steps: &[CapacityStep], bounds: Bounds) -> String {
         None => "no failing step".to_string(),
     };
     if found.interrupted {
-        text.push_str(" (interrupted: the search stopped early)");
+        text.push_str(" (the search ended early)");
     } else if found.out_of_steps {
         text.push_str(&format!(
             " (the search ran out of its {} steps before converging)",

@@ -41,7 +41,7 @@ pub fn run(stepper: &mut Stepper<'_>, users: &[u32]) -> anyhow::Result<CapacityR
             failed_check(s),
             s.concurrency.unwrap_or_default()
         ),
-        None if steps.len() < users.len() => "interrupted: the sweep stopped early".into(),
+        None if steps.len() < users.len() => "the sweep ended early".into(),
         None => format!(
             "every concurrency up to {} met the SLO",
             users.last().copied().unwrap_or_default()
@@ -59,6 +59,10 @@ pub fn run(stepper: &mut Stepper<'_>, users: &[u32]) -> anyhow::Result<CapacityR
         }
     };
     result.steps = steps;
+    result.ended_early = stepper
+        .ended_early
+        .as_ref()
+        .map(super::steps::EndedEarly::describe);
     Ok(result)
 }
 
@@ -73,6 +77,16 @@ pub fn warn_about(fit: &usl::Fit, points: &[Point]) {
         ));
     }
     let top = points.iter().map(|p| p.concurrency).fold(0.0, f64::max);
+    let bottom = points
+        .iter()
+        .map(|p| p.concurrency)
+        .fold(f64::MAX, f64::min);
+    if let Some(n) = fit.n_max.filter(|n| *n < bottom) {
+        note(format_args!(
+            "warning: N_max = {n:.2} lies below the smallest measured concurrency ({bottom}): \
+             throughput falls from the first point on; the fitted peak is not a measurement"
+        ));
+    }
     if let (Some(n), Some(x)) = (fit.n_max, fit.x_max) {
         if n > 2.0 * top {
             note(format_args!(

@@ -81,6 +81,7 @@ pub fn to_run(
             timeout_s: plan.timeout.as_secs_f64(),
             seed: Some(plan.seed),
             late: outcome.late,
+            late_idle: (model == "open").then_some(outcome.late_idle),
             deferred: outcome.deferred,
             offered: outcome.offered,
             unsent: 0,
