@@ -18,10 +18,8 @@ pub fn check(inputs: &[Input], allow_partial: bool) -> Result<Option<ShardInfo>,
     };
     let head = first.run.shard.as_ref().expect("found");
     let mut held: BTreeMap<u32, (&Input, ShardStart)> = BTreeMap::new();
-    let mut partial_input = false;
     for input in inputs {
         let shard = same_run(input, first, head)?;
-        partial_input |= shard.partial;
         for start in holds(input, shard)? {
             if let Some((other, _)) = held.get(&start.index) {
                 return Err(ReportError::Invalid(format!(
@@ -59,7 +57,7 @@ pub fn check(inputs: &[Input], allow_partial: bool) -> Result<Option<ShardInfo>,
         count: head.count,
         run_id: head.run_id.clone(),
         merged,
-        partial: partial_input || !missing.is_empty(),
+        partial: !missing.is_empty(),
         missing,
         start_skew_us: skew,
     }))

@@ -1,6 +1,7 @@
 //! Support for the `napkin load` CLI tests: a minimal keep-alive HTTP/1.1 server on
-//! 127.0.0.1:0 (std threads, one per connection) answering every request with a fixed status,
-//! scenario files written to a temp dir, and `napkin load` run in-process.
+//! 127.0.0.1:0 (std threads, one per connection) answering every request with a fixed status
+//! and recording what it received, scenario files written to a temp dir, and `napkin load` run
+//! in-process.
 
 #![allow(dead_code)]
 
@@ -8,11 +9,14 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 pub struct Http {
     pub addr: SocketAddr,
     pub requests: Arc<AtomicU64>,
+    /// Every request received: when it was read whole, and `METHOD TARGET BODY`.
+    pub seen: Arc<Mutex<Vec<(SystemTime, String)>>>,
 }
 
 impl Http {
@@ -21,15 +25,39 @@ impl Http {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
-        let count = requests.clone();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (count, log) = (requests.clone(), seen.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().take(1_000) {
                 let Ok(stream) = stream else { return };
-                let count = count.clone();
-                std::thread::spawn(move || serve(stream, status, &count));
+                let (count, log) = (count.clone(), log.clone());
+                std::thread::spawn(move || serve(stream, status, &count, &log));
             }
         });
-        Http { addr, requests }
+        Http {
+            addr,
+            requests,
+            seen,
+        }
+    }
+
+    /// The requests received so far as `METHOD TARGET BODY`, sorted (a multiset).
+    pub fn received(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear(&self) {
+        self.seen.lock().unwrap().clear();
+        self.requests.store(0, Ordering::SeqCst);
     }
 
     pub fn url(&self) -> String {
@@ -37,13 +65,19 @@ impl Http {
     }
 }
 
-fn serve(stream: TcpStream, status: u16, count: &AtomicU64) {
+fn serve(
+    stream: TcpStream,
+    status: u16,
+    count: &AtomicU64,
+    log: &Mutex<Vec<(SystemTime, String)>>,
+) {
     let _ = stream.set_nodelay(true);
     let mut out = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     loop {
         let mut length = 0usize;
         let mut line = String::new();
+        let mut request_line = String::new();
         // Request line and headers, up to the empty line.
         loop {
             line.clear();
@@ -55,6 +89,10 @@ fn serve(stream: TcpStream, status: u16, count: &AtomicU64) {
             if l.is_empty() {
                 break;
             }
+            if request_line.is_empty() {
+                // `GET /path HTTP/1.1` -> `GET /path`
+                request_line = l.rsplit_once(' ').map_or(l, |(head, _)| head).to_string();
+            }
             if let Some((k, v)) = l.split_once(':') {
                 if k.eq_ignore_ascii_case("content-length") {
                     length = v.trim().parse().unwrap_or(0);
@@ -65,6 +103,8 @@ fn serve(stream: TcpStream, status: u16, count: &AtomicU64) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        let entry = format!("{request_line} {}", String::from_utf8_lossy(&body));
+        log.lock().unwrap().push((SystemTime::now(), entry));
         count.fetch_add(1, Ordering::SeqCst);
         let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 10\r\n\r\n{{\"id\": 42}}");
         if out.write_all(resp.as_bytes()).is_err() {

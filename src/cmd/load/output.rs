@@ -66,7 +66,8 @@ impl Outputs {
         }
         if to_stdout.len() > 1 {
             bail!(
-                "{} all write to standard output, which can carry only one of them; send the                  others to files, e.g. --hlog run.hlog",
+                "{} both write to standard output, which can carry only one of them; send the \
+                 other to a file, e.g. --hlog run.hlog",
                 to_stdout.join(" and ")
             );
         }
