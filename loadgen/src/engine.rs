@@ -1,6 +1,8 @@
 //! Runs a [`RunPlan`]: spawns the worker threads, collects their per-second intervals into the
 //! timeline and an [`IntervalSink`] (streamed, never all kept), and merges their totals into
 //! an [`Outcome`]. A [`StopHandle`] ends the run early (Ctrl-C in the CLI, a test's token).
+//! The plan's shard says which part of the run this process carries out (the whole run is
+//! shard 0 of 1), and its `start_at` when the schedule starts on the wall clock.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
