@@ -60,7 +60,11 @@ fn dockerfile_and_scripts_pass_their_linters() {
             .arg(repo().join("Dockerfile"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     if tool_available("shellcheck", "apt-get install shellcheck") {
         let out = Command::new("shellcheck")
@@ -69,7 +73,11 @@ fn dockerfile_and_scripts_pass_their_linters() {
             .arg(repo().join("bench/shards.sh"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
 

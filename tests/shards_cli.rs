@@ -349,6 +349,42 @@ fn merging_needs_every_shard_of_one_run_unless_partial_is_allowed() {
         "{text}"
     );
 
+    // Shards of another run, or of another shard count, are refused even when partial.
+    let mut other = read_json(&shards[1]);
+    other["shard"]["run_id"] = "another-run".into();
+    let other_run = dir.path().join("other-run.json");
+    std::fs::write(&other_run, other.to_string()).unwrap();
+    let (code, text) = napkin(&[
+        "merge",
+        a,
+        other_run.to_str().unwrap(),
+        "-o",
+        out,
+        "--allow-partial",
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("different runs") && text.contains("another-run"),
+        "{text}"
+    );
+    other["shard"]["run_id"] = "partial-test".into();
+    other["shard"]["count"] = 4.into();
+    let other_count = dir.path().join("other-count.json");
+    std::fs::write(&other_count, other.to_string()).unwrap();
+    let (code, text) = napkin(&[
+        "merge",
+        a,
+        other_count.to_str().unwrap(),
+        "-o",
+        out,
+        "--allow-partial",
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("shard 1/4") && text.contains("one shard count"),
+        "{text}"
+    );
+
     let (code, text) = napkin(&["merge", a, c, "-o", out, "--allow-partial"]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("PARTIAL: shard 1 missing"), "{text}");
@@ -370,6 +406,59 @@ fn merging_needs_every_shard_of_one_run_unless_partial_is_allowed() {
         .map(|p| read_json(p)["requests"].as_u64().unwrap())
         .sum();
     assert_eq!(whole["requests"].as_u64(), Some(sum));
+}
+
+/// Closed model: users are divided (3 + 2 of 5) and user u of U sends requests numbered
+/// u, u + U, u + 2U, ... (`{{seq}}` is the number + 1), whichever shard runs it.
+#[test]
+fn closed_model_shards_divide_the_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("closed.yaml");
+    std::fs::write(
+        &file,
+        "name: closed\nactions:\n  - name: s\n    per_second: 1\n    request: {method: GET, path: '/s/{{seq}}'}\n\
+         load:\n  concurrency: 5\n  duration: 1s\n",
+    )
+    .unwrap();
+    let server = Http::start(200);
+    let (shards, _) = run_shards(&file, &server, dir.path(), 2, &["--think-time", "20ms"]);
+    let users: Vec<u64> = shards
+        .iter()
+        .map(|p| read_json(p)["settings"]["concurrency"].as_u64().unwrap())
+        .collect();
+    assert_eq!(users, [3, 2]);
+    // Users 0, 2, 4 are shard 0's, 1 and 3 shard 1's: every number u + 5m was sent once.
+    let numbers: Vec<u64> = server
+        .received()
+        .iter()
+        .map(|r| {
+            r.trim_start_matches("GET /s/")
+                .trim()
+                .parse::<u64>()
+                .unwrap()
+                - 1
+        })
+        .collect();
+    let mut per_user = [0u64; 5];
+    for n in &numbers {
+        per_user[(n % 5) as usize] += 1;
+    }
+    assert!(per_user.iter().all(|&c| c > 5), "{per_user:?}");
+    let unique: std::collections::BTreeSet<u64> = numbers.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        numbers.len(),
+        "a request number was sent twice"
+    );
+    for u in 0..5u64 {
+        let mine: Vec<u64> = numbers
+            .iter()
+            .filter(|n| *n % 5 == u)
+            .map(|n| n / 5)
+            .collect();
+        let sent = mine.len() as u64;
+        assert_eq!(mine.iter().max(), Some(&(sent - 1)), "user {u}: {mine:?}");
+    }
 }
 
 #[test]
