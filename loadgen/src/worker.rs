@@ -111,53 +111,22 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     let mut handles = Vec::with_capacity(lanes.len());
     let tallies: Vec<Rc<LaneTally>> = lanes.iter().map(|_| Rc::default()).collect();
     let endpoint = Rc::new(shared.endpoint.clone());
-    let timer = match shared.shape {
-        LoadShape::Open { .. } => {
-            let _guard = rt.enter();
-            PreciseTimer::new().ok()
-        }
-        LoadShape::Closed { .. } => None,
-    };
-    if let Some(t) = &timer {
+    let pacing = Pacing::new(&shared, &lanes, &rt);
+    if let Some(t) = &pacing.timer {
         local.spawn_local(t.clone().drive());
     }
-    let dispatcher = match &shared.shape {
-        LoadShape::Open { schedule, .. } => Some(Rc::new(RefCell::new(Dispatcher::new(
-            schedule.as_ref(),
-            shared.shard,
-            shared.lanes,
-            &lanes,
-        )))),
-        LoadShape::Closed { .. } => None,
-    };
     for (&i, tally) in lanes.iter().zip(&tallies) {
-        let global = shared.shard.global_lane(i);
+        let global = shared.shard.global_lane(i) as usize;
         let source: Rc<RefCell<Box<dyn RequestSource>>> = Rc::new(RefCell::new(
-            shared
-                .factory
-                .lane(global as usize, shared.total_lanes, shared.seed),
+            shared.factory.lane(global, shared.total_lanes, shared.seed),
         ));
         sources.push(source.clone());
-        let pacer = match (&shared.shape, &dispatcher) {
-            (LoadShape::Closed { think, .. }, _) => Pacer::Closed {
-                think: *think,
-                user: global,
-                users: shared.total_lanes as u64,
-                sent: 0,
-            },
-            (LoadShape::Open { .. }, Some(dispatcher)) => Pacer::Open {
-                dispatcher: dispatcher.clone(),
-                lane: i,
-                timer: timer.clone(),
-            },
-            (LoadShape::Open { .. }, None) => unreachable!("open runs have a dispatcher"),
-        };
         let lane = Lane {
             clock: shared.clock,
             endpoint: endpoint.clone(),
             recorder: recorder.clone(),
             source,
-            pacer,
+            pacer: pacing.pacer(&shared, i),
             stop: shared.stop.clone(),
             done: done.clone(),
             tally: tally.clone(),
@@ -179,8 +148,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         // Dropping the lanes closes their connections, which needs the runtime's context.
         let _guard = rt.enter();
         drop(local);
-        drop(timer);
-        drop(dispatcher);
+        drop(pacing);
     }
     let deferred = sources.iter().map(|s| s.borrow().deferred()).sum();
     drop(sources);
@@ -195,6 +163,53 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         busy_since: tallies.iter().filter_map(|t| t.busy_since.get()).collect(),
     };
     finish(id, &shared, &lanes, rec, end, &tx);
+}
+
+/// What paces the worker's lanes: in the open model, its timer and its part of the schedule.
+struct Pacing {
+    timer: Option<Rc<PreciseTimer>>,
+    dispatcher: Option<Rc<RefCell<Dispatcher>>>,
+}
+
+impl Pacing {
+    fn new(shared: &Shared, lanes: &[usize], rt: &tokio::runtime::Runtime) -> Pacing {
+        match &shared.shape {
+            LoadShape::Open { schedule, .. } => {
+                let timer = {
+                    let _guard = rt.enter();
+                    PreciseTimer::new().ok()
+                };
+                let dispatcher =
+                    Dispatcher::new(schedule.as_ref(), shared.shard, shared.lanes, lanes);
+                Pacing {
+                    timer,
+                    dispatcher: Some(Rc::new(RefCell::new(dispatcher))),
+                }
+            }
+            LoadShape::Closed { .. } => Pacing {
+                timer: None,
+                dispatcher: None,
+            },
+        }
+    }
+
+    /// The pacer of the shard's lane `lane`.
+    fn pacer(&self, shared: &Shared, lane: usize) -> Pacer {
+        match (&shared.shape, &self.dispatcher) {
+            (LoadShape::Open { .. }, Some(dispatcher)) => Pacer::Open {
+                dispatcher: dispatcher.clone(),
+                lane,
+                timer: self.timer.clone(),
+            },
+            (LoadShape::Closed { think, .. }, _) => Pacer::Closed {
+                think: *think,
+                user: shared.shard.global_lane(lane),
+                users: shared.total_lanes as u64,
+                sent: 0,
+            },
+            (LoadShape::Open { .. }, None) => unreachable!("open runs have a dispatcher"),
+        }
+    }
 }
 
 /// How a worker's run ended.
