@@ -46,6 +46,7 @@ fn scenario(load: LoadSpec) -> estimator::Scenario {
         },
         cache: Default::default(),
         capacity: Default::default(),
+        regions: Vec::new(),
         actions: Vec::new(),
         load,
     }

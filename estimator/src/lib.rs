@@ -9,6 +9,8 @@
 
 mod error;
 pub mod estimate;
+pub mod fleet;
+pub mod hotkeys;
 pub mod human;
 mod locate;
 pub mod model;
@@ -16,7 +18,9 @@ mod overrides;
 mod raw;
 pub mod template;
 pub mod units;
+pub mod usl;
 mod validate;
+mod validate_fleet;
 mod validate_load;
 mod validate_request;
 mod values;
@@ -26,7 +30,7 @@ use std::path::Path;
 use yaml_serde::Value;
 
 pub use error::ScenarioError;
-pub use estimate::{estimate, ActionEstimate, Estimate, Servers, Totals};
+pub use estimate::{estimate, ActionEstimate, CapacitySource, Estimate, Servers, Totals};
 pub use model::*;
 pub use overrides::Override;
 

@@ -27,6 +27,8 @@ pub struct Scenario {
     pub storage: StoragePolicy,
     pub cache: CachePolicy,
     pub capacity: Capacity,
+    /// `regions:`; empty when not given (then one region holds all traffic).
+    pub regions: Vec<Region>,
     pub actions: Vec<Action>,
     pub load: LoadSpec,
 }
@@ -51,12 +53,40 @@ pub struct CachePolicy {
     pub recent: Option<Duration>,
 }
 
-/// `capacity:` block: per-server capacities used to derive server counts.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// `capacity:` block: per-server capacities used to derive server counts, and how the app
+/// tier is planned from them (docs/scenario.md, "Fleet plan").
+#[derive(Debug, Clone, PartialEq)]
 pub struct Capacity {
     pub rps_per_server: Option<f64>,
     pub storage_per_server: Option<u64>,
     pub memory_per_server: Option<u64>,
+    /// App servers are planned to run at most this share of `rps_per_server`, in (0, 1]
+    /// (default 1).
+    pub utilization: f64,
+    /// N+k: spare app servers per region (default 0).
+    pub redundancy: u32,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            rps_per_server: None,
+            storage_per_server: None,
+            memory_per_server: None,
+            utilization: 1.0,
+            redundancy: 0,
+        }
+    }
+}
+
+/// One entry of `regions:`: a share of the peak traffic, planned on its own app servers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub name: String,
+    /// Share of the traffic, in (0, 1]; the shares of all regions add up to 1.
+    pub share: f64,
+    /// Overrides `capacity.redundancy` for this region.
+    pub redundancy: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -12,6 +12,7 @@ use crate::error::{index, join, Problem};
 use crate::model::*;
 use crate::raw::{RawAction, RawComponent, RawScenario};
 use crate::units::DAY_S;
+use crate::validate_fleet;
 use crate::validate_load;
 use crate::validate_request::{self, CheckedRequest};
 use crate::values::{self, check_identifier, typed};
@@ -38,7 +39,8 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
     };
     let storage = storage(&raw)?;
     let cache = cache(&raw)?;
-    let capacity = capacity(&raw)?;
+    let capacity = validate_fleet::capacity(&raw)?;
+    let regions = validate_fleet::regions(&raw)?;
     if raw.actions.is_empty() {
         return Err(Problem::new(
             "actions",
@@ -70,6 +72,7 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
         storage,
         cache,
         capacity,
+        regions,
         actions,
         load,
     })
@@ -109,27 +112,6 @@ fn cache(raw: &RawScenario) -> Result<CachePolicy, Problem> {
     }
     if let Some(v) = &r.recent {
         c.recent = Some(values::duration(v, "cache.recent")?);
-    }
-    Ok(c)
-}
-
-fn capacity(raw: &RawScenario) -> Result<Capacity, Problem> {
-    let mut c = Capacity::default();
-    let Some(r) = &raw.capacity else { return Ok(c) };
-    if let Some(v) = &r.rps_per_server {
-        c.rps_per_server = Some(values::positive_count(v, "capacity.rps_per_server")?);
-    }
-    let positive_size = |v: &Value, path: &str| -> Result<u64, Problem> {
-        match values::size(v, path)? {
-            0 => Err(Problem::new(path, "must be above 0, e.g. 4TB")),
-            n => Ok(n),
-        }
-    };
-    if let Some(v) = &r.storage_per_server {
-        c.storage_per_server = Some(positive_size(v, "capacity.storage_per_server")?);
-    }
-    if let Some(v) = &r.memory_per_server {
-        c.memory_per_server = Some(positive_size(v, "capacity.memory_per_server")?);
     }
     Ok(c)
 }

@@ -1,5 +1,7 @@
 //! Histograms, run results, report formats and gates (SLO checks, regression compare).
 
+pub mod capacity;
+pub mod capacity_format;
 pub mod compare;
 pub mod compare_format;
 pub mod error;

@@ -12,9 +12,10 @@
 //!   (connections x window) (`connections_busy` in the run file), tells them apart: a
 //!   target that cannot keep up holds every connection (busy near 1) while sends queue behind
 //!   it; a generator that cannot keep up sends late although its connections sit idle (busy
-//!   low, service time low). [`GENERATOR_BUSY`] is the line between them. When every
-//!   connection was busy but each response was quick, the connections themselves may be the
-//!   limit: the explanation says so.
+//!   low, service time low). [`GENERATOR_BUSY`] is the line between them, and the generator
+//!   is only blamed when it actually sent late or dropped requests: at the knee a target can
+//!   fall short while every send went out on time. When every connection was busy but each
+//!   response was quick, the connections themselves may be the limit: the explanation says so.
 
 use crate::error::ReportError;
 use crate::run::RunResult;
@@ -53,6 +54,33 @@ pub struct Assessment {
     pub busy: f64,
     /// One or two sentences for people.
     pub explanation: String,
+}
+
+/// The bottleneck of a capacity step that failed (SPEC section 8): the generator when it could
+/// not send on time by itself (its connections were mostly idle, `busy` below
+/// [`GENERATOR_BUSY`]) while the target's service times stayed within the SLO's latency
+/// limits; otherwise the target.
+pub fn capacity_bottleneck(run: &RunResult, spec: &estimator::SloSpec) -> Bottleneck {
+    if generator_was_late(run) && crate::slo::service_within(run, spec) {
+        Bottleneck::Generator
+    } else {
+        Bottleneck::Target
+    }
+}
+
+/// Sends later than 1 ms make up at least this share of the requests before the generator
+/// counts as late.
+pub const LATE_SHARE: f64 = 0.01;
+
+/// The generator could not send on time by itself: it sent late or dropped requests
+/// ([`LATE_SHARE`]) while its connections were mostly idle (`busy` below
+/// [`GENERATOR_BUSY`]), so the lateness was not queueing behind the target's responses. A
+/// target that falls short at the knee, answering late while every send went out on time,
+/// is the target's doing even with idle connections.
+fn generator_was_late(run: &RunResult) -> bool {
+    let busy = run.connections_busy.unwrap_or(1.0);
+    let late = run.settings.late as f64 >= LATE_SHARE * run.requests.max(1) as f64;
+    busy < GENERATOR_BUSY && (late || run.dropped > 0)
 }
 
 /// The offered rate of an open-model run: offered requests per second of the window (the
@@ -108,7 +136,7 @@ pub fn assess(run: &RunResult) -> Result<Option<Assessment>, ReportError> {
         .send_lag_us
         .map(|l| format!("send lag p99 {}", fmt_us(l.p99 as f64)))
         .unwrap_or_else(|| "sends were late".to_string());
-    let (bottleneck, explanation) = if busy < GENERATOR_BUSY {
+    let (bottleneck, explanation) = if generator_was_late(run) {
         (
             Bottleneck::Generator,
             format!(

@@ -19,7 +19,7 @@
 use estimator::{SloMetric, SloSpec, Threshold};
 
 use crate::error::ReportError;
-use crate::run::{RunResult, ScopeResult, SloCheck, SloOutcome};
+use crate::run::{LatencyStats, RunResult, ScopeResult, SloCheck, SloOutcome};
 use crate::units::{fmt_pct, fmt_rps, fmt_us};
 
 /// The metric name of the check a saturated run fails.
@@ -126,6 +126,34 @@ fn check_one(
     check
 }
 
+/// Whether every latency threshold of `spec` holds for the *service* time (from the actual
+/// send) of its scope: the target answered within the SLO once a request reached it, so any
+/// excess of the corrected latency is time the request waited to be sent. Thresholds that
+/// are not latencies, and scopes without data, are ignored.
+pub fn service_within(run: &RunResult, spec: &SloSpec) -> bool {
+    spec.scopes.iter().all(|scope| {
+        let Some(result) = scope_of(run, &scope.scope) else {
+            return true;
+        };
+        scope.thresholds.iter().all(|t| {
+            latency_stat(&result.service_us, t.metric).is_none_or(|value| value <= t.limit)
+        })
+    })
+}
+
+/// The latency metric `metric` of `stats`; `None` for `error_rate` and `min_rps`.
+fn latency_stat(stats: &LatencyStats, metric: SloMetric) -> Option<f64> {
+    Some(match metric {
+        SloMetric::P50 => stats.p50 as f64,
+        SloMetric::P90 => stats.p90 as f64,
+        SloMetric::P99 => stats.p99 as f64,
+        SloMetric::P999 => stats.p999 as f64,
+        SloMetric::Max => stats.max as f64,
+        SloMetric::Mean => stats.mean,
+        SloMetric::ErrorRate | SloMetric::MinRps => return None,
+    })
+}
+
 /// Whether `metric` reads the latency histogram (p50 p90 p99 p999 max mean).
 pub fn is_latency(metric: SloMetric) -> bool {
     !matches!(metric, SloMetric::ErrorRate | SloMetric::MinRps)
@@ -133,24 +161,18 @@ pub fn is_latency(metric: SloMetric) -> bool {
 
 /// The value of `metric` for one scope of a run, in the unit of [`Threshold::limit`].
 pub fn metric_value(run: &RunResult, scope: &ScopeResult, metric: SloMetric) -> f64 {
-    let l = &scope.latency_us;
+    if let Some(value) = latency_stat(&scope.latency_us, metric) {
+        return value;
+    }
     match metric {
-        SloMetric::P50 => l.p50 as f64,
-        SloMetric::P90 => l.p90 as f64,
-        SloMetric::P99 => l.p99 as f64,
-        SloMetric::P999 => l.p999 as f64,
-        SloMetric::Max => l.max as f64,
-        SloMetric::Mean => l.mean,
         SloMetric::ErrorRate => ratio(scope.errors, scope.requests),
-        SloMetric::MinRps => {
-            // Successful requests only: refused connections fail fast at the offered rate
-            // and must not count as throughput.
-            if run.duration_s > 0.0 {
-                scope.requests.saturating_sub(scope.errors) as f64 / run.duration_s
-            } else {
-                0.0
-            }
+        // Successful requests only: refused connections fail fast at the offered rate and
+        // must not count as throughput.
+        SloMetric::MinRps if run.duration_s > 0.0 => {
+            scope.requests.saturating_sub(scope.errors) as f64 / run.duration_s
         }
+        // No window; or a latency metric, answered above.
+        _ => 0.0,
     }
 }
 
@@ -201,6 +223,35 @@ pub fn fmt_metric(metric: &str, v: f64) -> String {
         Some(SloMetric::MinRps) => fmt_rps(v),
         _ => fmt_us(v),
     }
+}
+
+/// The thresholds of a spec in one line: `all p99 <= 50.00ms, error_rate <= 0.10%;
+/// view_timeline p99 <= 30.00ms`.
+pub fn describe_slo(spec: &SloSpec) -> String {
+    spec.scopes
+        .iter()
+        .filter(|s| !s.thresholds.is_empty())
+        .map(|s| {
+            let items: Vec<String> = s
+                .thresholds
+                .iter()
+                .map(|t| {
+                    let op = if t.metric.is_lower_bound() {
+                        ">="
+                    } else {
+                        "<="
+                    };
+                    format!(
+                        "{} {op} {}",
+                        t.metric.as_str(),
+                        fmt_metric(t.metric.as_str(), t.limit)
+                    )
+                })
+                .collect();
+            format!("{} {}", s.scope, items.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One line describing a check: `all p99 = 12.30ms (limit <= 50.00ms): pass`.

@@ -61,6 +61,23 @@ fn the_side_that_held_the_connections_is_the_bottleneck() {
 }
 
 #[test]
+fn a_target_that_falls_short_while_every_send_was_on_time_is_the_bottleneck() {
+    // At the knee: nothing dropped, no late sends, connections mostly idle, but responses
+    // came too slowly for the offered rate: the target's doing, not the generator's.
+    let knee = run_with(0, 470.0, 0.2);
+    assert!(knee.saturated);
+    let a = assess(&knee).unwrap().unwrap();
+    assert_eq!(a.bottleneck, Bottleneck::Target, "{}", a.explanation);
+    // The same run with 5% of its sends late is the generator's.
+    let mut late = knee.clone();
+    late.settings.late = late.requests / 20;
+    assert_eq!(
+        assess(&late).unwrap().unwrap().bottleneck,
+        Bottleneck::Generator
+    );
+}
+
+#[test]
 fn every_human_format_says_a_run_was_saturated() {
     let run = run_with(900, 410.0, 0.98);
     for format in [Format::Table, Format::Markdown, Format::Html] {

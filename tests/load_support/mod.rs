@@ -1,7 +1,8 @@
-//! Support for the `napkin load` CLI tests: a minimal keep-alive HTTP/1.1 server on
-//! 127.0.0.1:0 (std threads, one per connection) answering every request with a fixed status
-//! and recording what it received, scenario files written to a temp dir, and `napkin load` run
-//! in-process.
+//! Support for the `napkin load` and `napkin capacity` CLI tests: a minimal keep-alive
+//! HTTP/1.1 server on 127.0.0.1:0 (std threads, one per connection) answering every request
+//! with a fixed status, optionally one request at a time with a fixed service time (a server
+//! of known capacity), recording what it received; scenario files written to a temp dir, and
+//! `napkin load` run in-process.
 
 #![allow(dead_code)]
 
@@ -10,28 +11,41 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// Every request received: when it was read whole, and `METHOD TARGET BODY`.
+type Seen = Arc<Mutex<Vec<(SystemTime, String)>>>;
 
 pub struct Http {
     pub addr: SocketAddr,
     pub requests: Arc<AtomicU64>,
-    /// Every request received: when it was read whole, and `METHOD TARGET BODY`.
-    pub seen: Arc<Mutex<Vec<(SystemTime, String)>>>,
+    pub seen: Seen,
 }
 
 impl Http {
     /// Serves `status` to every request until the test process ends.
     pub fn start(status: u16) -> Http {
+        Http::with(status, None)
+    }
+
+    /// A server of known capacity: one request at a time (the others wait), each taking
+    /// `service` (slept, not spun: a busy CPU does not stretch it, and the thread sleep is
+    /// precise to tens of microseconds): 1 / service requests per second at most.
+    pub fn serial(service: Duration) -> Http {
+        Http::with(200, Some((Arc::new(Mutex::new(())), service)))
+    }
+
+    fn with(status: u16, serial: Serial) -> Http {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
-        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen: Seen = Arc::default();
         let (count, log) = (requests.clone(), seen.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().take(1_000) {
                 let Ok(stream) = stream else { return };
-                let (count, log) = (count.clone(), log.clone());
-                std::thread::spawn(move || serve(stream, status, &count, &log));
+                let (count, serial, log) = (count.clone(), serial.clone(), log.clone());
+                std::thread::spawn(move || serve(stream, status, &count, serial, &log));
             }
         });
         Http {
@@ -65,12 +79,10 @@ impl Http {
     }
 }
 
-fn serve(
-    stream: TcpStream,
-    status: u16,
-    count: &AtomicU64,
-    log: &Mutex<Vec<(SystemTime, String)>>,
-) {
+/// One lock shared by every connection, and the service time held under it.
+type Serial = Option<(Arc<Mutex<()>>, Duration)>;
+
+fn serve(stream: TcpStream, status: u16, count: &AtomicU64, serial: Serial, log: &Seen) {
     let _ = stream.set_nodelay(true);
     let mut out = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
@@ -102,6 +114,10 @@ fn serve(
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
             return;
+        }
+        if let Some((lock, service)) = &serial {
+            let _one_at_a_time = lock.lock().unwrap();
+            std::thread::sleep(*service);
         }
         let entry = format!("{request_line} {}", String::from_utf8_lossy(&body));
         log.lock().unwrap().push((SystemTime::now(), entry));
@@ -142,8 +158,16 @@ pub fn scenario(dir: &tempfile::TempDir, load: &str) -> PathBuf {
 /// Runs `napkin load ARGS...` in-process through `napkin::run`; returns the exit code and the
 /// output (or the error message).
 pub fn napkin(args: &[&str]) -> (u8, String) {
+    let mut argv = vec!["load"];
+    argv.extend_from_slice(args);
+    napkin_cmd(&argv)
+}
+
+/// Runs `napkin ARGS...` (any command) in-process; returns the exit code and the output (or
+/// the error message).
+pub fn napkin_cmd(args: &[&str]) -> (u8, String) {
     use clap::Parser;
-    let mut argv = vec!["napkin", "load"];
+    let mut argv = vec!["napkin"];
     argv.extend_from_slice(args);
     let cli = napkin::Cli::try_parse_from(argv).expect("valid command line");
     let mut out = Vec::new();

@@ -1,9 +1,9 @@
 //! `napkin report` formats: one small exporter per format behind [`Exporter`] (as hyperfine
 //! does), all reading the same run and [`View`].
 
-mod charts;
+pub(crate) mod charts;
 mod hgrm;
-mod html;
+pub(crate) mod html;
 mod json;
 mod markdown;
 mod table;

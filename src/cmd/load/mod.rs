@@ -2,16 +2,19 @@
 //!
 //! The steps are separate so that each can be extended on its own: [`settings`] merges the
 //! command line over the scenario's `load:` block and validates it (exit 2 on bad input),
-//! [`source_for`] / [`schedule_for`] pick what to send and when, `loadgen::run` does the work,
-//! [`result`] turns the outcome into a run file (SPEC section 5), [`display`] shows progress
-//! and the final summary, [`output`] checks output paths up front and keeps a closed stdout
-//! (`| head`) from failing the run, [`distributed`] reads the flags of a sharded run.
+//! [`source_for`] / [`schedule_for`] pick what to send and when, [`session`] aims the traffic
+//! at a target (starting the [`embedded`] server when none is given) and runs it through
+//! `loadgen::run`, [`result`] turns the outcome into a run file (SPEC section 5), [`display`]
+//! shows progress and the final summary, [`output`] checks output paths up front and keeps a
+//! closed stdout (`| head`) from failing the run, [`distributed`] reads the flags of a sharded
+//! run. `napkin capacity` reuses the session.
 
 pub mod display;
 pub mod distributed;
 pub mod embedded;
 pub mod output;
 pub mod result;
+pub mod session;
 pub mod settings;
 
 use std::io::Write;
@@ -24,10 +27,12 @@ use reports::RunResult;
 
 use crate::exit;
 use output::{Destination, Outputs};
+use session::{Ran, Session};
 use settings::{Model, Settings};
 
-/// Arguments of `napkin load`.
-#[derive(Debug, Clone, clap::Args)]
+/// Arguments of `napkin load`. `Default` is "nothing given" (other commands build these to run
+/// load through the same pipeline).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct LoadArgs {
     /// Scenario file (YAML); its `load:` block gives the defaults of every flag below.
     pub scenario: PathBuf,
@@ -125,42 +130,35 @@ fn run_load(
     stdout: &mut dyn Write,
     stop: &StopHandle,
 ) -> anyhow::Result<u8> {
-    let scenario = estimator::load_file(&args.scenario, &[])?;
-    let factory = source_for(&scenario)?;
-    let settings = Settings::resolve(args, &scenario)?;
-    settings::check_slo_scopes(&scenario.load.slo, factory.actions())?;
-    let schedule = schedule_for(&settings)?;
-    let (target, embedded) = embedded::start_target(&settings, &scenario)?;
-    let plan = settings.plan(&target, schedule)?;
-    resolve_target(&target)?;
-
+    let (session, settings) = Session::open(args)?;
     writeln!(
         out,
         "{}",
-        display::banner(&scenario.name, &settings, &target, factory.actions())
+        display::banner(
+            &session.scenario.name,
+            &settings,
+            &session.target,
+            session.factory.actions()
+        )
     )?;
     if let Some(line) = distributed::announcement(&settings, std::time::SystemTime::now()) {
         writeln!(out, "{line}")?;
         out.flush()?;
     }
     let mut live = display::Live::start(outputs.hlog.as_ref().map(Destination::path))?;
-    let outcome = loadgen::run(&plan, factory, &mut live, stop).map_err(|e| match e {
-        loadgen::RunError::Plan(p) => anyhow::anyhow!(p),
-        other => anyhow::Error::new(exit::RunFailed(other.to_string())),
-    })?;
-    let hlog_error = hlog_error(args, live.finish(), &outcome);
-    if let Some(server) = embedded {
-        server.stop()?;
-    }
+    let ran = session.run(&settings, &mut live, stop);
+    let finished = live.finish();
+    let slo = session.scenario.load.slo.clone();
+    session.close()?;
+    let Ran { mut run, outcome } = ran?;
+    let hlog_error = hlog_error(args, finished, &outcome);
     if outcome.deferred > 0 {
         output::note(format_args!(
             "deferred {} draws: their action's capture pool was still empty, so another action went",
             outcome.deferred
         ));
     }
-
-    let mut run = result::to_run(&scenario, &settings, &plan, &outcome)?;
-    run.slo = reports::slo::evaluate(&run, &scenario.load.slo);
+    run.slo = reports::slo::evaluate(&run, &slo);
     write_run(&run, outputs.run.as_ref(), stdout)?;
     display::summary(out, &run, &outcome)?;
     match &outputs.run {
@@ -217,21 +215,6 @@ fn write_run(
     Ok(())
 }
 
-/// Fails fast (exit 3) when the target's host name does not resolve: every request would be a
-/// connect error, so there is no point in running for the whole duration.
-fn resolve_target(target: &loadgen::Target) -> anyhow::Result<()> {
-    match target.resolve() {
-        Ok(_) => Ok(()),
-        Err(loadgen::TargetError::Resolve { host, reason }) => Err(exit::RunFailed(format!(
-            "cannot resolve host {host} of target {}: {reason}; check the host name in --target \
-             or load.target (nothing was sent, no files were written)",
-            target.url
-        ))
-        .into()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// The interval log's failure, if any (it is reported after the run file is written).
 fn hlog_error(
     args: &LoadArgs,
@@ -279,13 +262,13 @@ pub fn schedule_for(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Schedu
 /// alive: the run then ends as if interrupted, with its results written. The handlers are
 /// registered before `install` returns, so a signal sent once the banner is printed is never
 /// missed. A second signal exits at once (code 130), without results.
-struct StopSignals {
+pub(crate) struct StopSignals {
     done: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl StopSignals {
-    fn install(stop: StopHandle) -> Option<StopSignals> {
+    pub(crate) fn install(stop: StopHandle) -> Option<StopSignals> {
         use tokio::signal::unix::{signal, SignalKind};
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

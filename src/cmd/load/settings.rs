@@ -139,6 +139,27 @@ impl Settings {
         distributed::check_division(self)
     }
 
+    /// The same run at a constant open-model `rate` (a capacity search step).
+    pub fn at_rate(&self, rate: f64) -> Settings {
+        Settings {
+            model: Model::Open { rate },
+            stages: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// The same run as a closed model of `users` users without think time (a sweep step).
+    pub fn closed(&self, users: u32) -> Settings {
+        Settings {
+            model: Model::Closed {
+                users,
+                think: Duration::ZERO,
+            },
+            stages: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// The measured window: the run minus its warm-up.
     pub fn measured(&self) -> Duration {
         self.total.saturating_sub(self.warmup)
