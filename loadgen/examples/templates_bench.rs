@@ -20,8 +20,8 @@ use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use loadgen::traffic::ScenarioSource;
 use loadgen::{
-    ActionInfo, LoadShape, NoSink, PreparedRequest, RequestSource, RunPlan, SourceFactory,
-    StopHandle, Target, Verdict,
+    ActionInfo, LoadShape, NoSink, PreparedRequest, RequestId, RequestSource, RunPlan, Shard,
+    SourceFactory, StopHandle, Target, Verdict,
 };
 
 /// Requests pre-rendered per lane.
@@ -56,7 +56,9 @@ impl SourceFactory for Replay {
     fn lane(&self, index: usize, lanes: usize, seed: u64) -> Box<dyn RequestSource> {
         let mut lane = self.source.lane(index, lanes, seed);
         fill_pools(lane.as_mut(), self.actions().len());
-        let requests = (0..PRERENDERED).map(|_| lane.next_request()).collect();
+        let requests = (0..PRERENDERED as u64)
+            .map(|m| lane.next_request(RequestId::new(seed, index as u64 + m * lanes as u64)))
+            .collect();
         Box::new(ReplayLane {
             requests: Arc::new(requests),
             next: 0,
@@ -65,7 +67,7 @@ impl SourceFactory for Replay {
 }
 
 impl RequestSource for ReplayLane {
-    fn next_request(&mut self) -> PreparedRequest {
+    fn next_request(&mut self, _id: RequestId) -> PreparedRequest {
         let r = self.requests[self.next].clone();
         self.next = (self.next + 1) % self.requests.len();
         r
@@ -144,6 +146,8 @@ fn measure(target: &str, factory: Arc<dyn SourceFactory>, users: usize, secs: f6
         timeout: Duration::from_secs(5),
         threads: 1,
         seed: 1,
+        shard: Shard::WHOLE,
+        start_at: None,
     };
     let cpu = process_cpu();
     let outcome = loadgen::run(&plan, factory, &mut NoSink, &StopHandle::new()).expect("run");
@@ -163,8 +167,8 @@ fn render_ns(factory: &dyn SourceFactory) -> f64 {
     let n = 1_000_000;
     let start = Instant::now();
     let mut bytes = 0usize;
-    for _ in 0..n {
-        let r = lane.next_request();
+    for k in 0..n {
+        let r = lane.next_request(RequestId::new(1, k));
         bytes += r.path.len() + r.body.len();
     }
     std::hint::black_box(bytes);

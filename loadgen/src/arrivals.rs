@@ -4,9 +4,11 @@
 //! A rate profile r(t) is handled through its cumulative integral Λ(t) = ∫₀ᵗ r: the k-th
 //! arrival of a unit-rate process at "work" u is sent at Λ⁻¹(u). Uniform arrivals use u = 1, 2,
 //! 3, ...; Poisson arrivals use the partial sums of unit exponentials, which by the
-//! time-rescaling theorem gives a non-homogeneous Poisson process of intensity r(t). Lane `i` of
-//! `n` takes every n-th unit of work (uniform) or an independent process at 1/n of the
-//! intensity (Poisson; the superposition of the lanes is Poisson at the full intensity).
+//! time-rescaling theorem gives a non-homogeneous Poisson process of intensity r(t).
+//!
+//! Every schedule is one global sequence (request k of the run at t_k, see [`crate::schedule`]):
+//! Poisson arrivals come from one random stream seeded by the run's seed alone, so every shard
+//! and every connection of a run computes the same t_k.
 //!
 //! After the last stage the rate holds at the last stage's rate.
 
@@ -42,12 +44,10 @@ pub struct Poisson {
 }
 
 impl ScheduleSpec for Poisson {
-    fn lane(&self, index: usize, lanes: usize) -> Box<dyn Schedule> {
-        let lanes = lanes.max(1) as f64;
-        Box::new(PoissonLane {
-            mean_gap_s: lanes / self.rate,
-            next_s: 0.0,
-            rng: lane_rng(self.seed, index),
+    fn schedule(&self) -> Box<dyn Schedule> {
+        Box::new(PoissonSchedule {
+            mean_gap_s: 1.0 / self.rate,
+            arrivals: ArrivalStream::new(self.seed),
         })
     }
 
@@ -56,16 +56,46 @@ impl ScheduleSpec for Poisson {
     }
 }
 
-struct PoissonLane {
+struct PoissonSchedule {
     mean_gap_s: f64,
-    next_s: f64,
-    rng: SmallRng,
+    arrivals: ArrivalStream,
 }
 
-impl Schedule for PoissonLane {
-    fn next_offset(&mut self) -> Duration {
-        self.next_s += self.mean_gap_s * unit_exponential(&mut self.rng);
-        Duration::from_secs_f64(self.next_s)
+impl Schedule for PoissonSchedule {
+    fn offset(&mut self, k: u64) -> Duration {
+        Duration::from_secs_f64(self.arrivals.work(k) * self.mean_gap_s)
+    }
+}
+
+/// Distinguishes the arrival stream from the per-request streams of the same seed.
+const ARRIVAL_STREAM: u64 = 0xA771_7A15_0F5E_ED00;
+
+/// The arrival times of a unit-rate Poisson process, u_k = E_0 + ... + E_k (unit
+/// exponentials), generated once in order from the run's seed.
+struct ArrivalStream {
+    rng: SmallRng,
+    /// Arrivals generated so far; `sum` is u_{done - 1}.
+    done: u64,
+    sum: f64,
+}
+
+impl ArrivalStream {
+    fn new(seed: u64) -> ArrivalStream {
+        ArrivalStream {
+            rng: SmallRng::seed_from_u64(seed ^ ARRIVAL_STREAM),
+            done: 0,
+            sum: 0.0,
+        }
+    }
+
+    /// u_k; `k` must not be below an earlier call's (the stream only moves forward).
+    fn work(&mut self, k: u64) -> f64 {
+        debug_assert!(k + 1 >= self.done, "arrival {k} asked after {}", self.done);
+        while self.done <= k {
+            self.sum += unit_exponential(&mut self.rng);
+            self.done += 1;
+        }
+        self.sum
     }
 }
 
@@ -74,15 +104,6 @@ fn unit_exponential(rng: &mut SmallRng) -> f64 {
     // 1 - u is in (0, 1], so the logarithm is finite.
     let u: f64 = rng.random();
     -(1.0 - u).ln()
-}
-
-/// An independent, reproducible generator for lane `index` of a run seeded with `seed`.
-pub fn lane_rng(seed: u64, index: usize) -> SmallRng {
-    let mixed = seed
-        ^ (index as u64)
-            .wrapping_add(1)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    SmallRng::seed_from_u64(mixed)
 }
 
 /// The piecewise-linear profile of `load.stages`, starting from 0/s.
@@ -183,7 +204,7 @@ impl Stages {
     }
 
     /// The time at which `w` units of work have accrued, searching from segment `*cursor`
-    /// (cursors only move forward because work is non-decreasing per lane).
+    /// (cursors only move forward because work is non-decreasing in k).
     fn invert(&self, w: f64, cursor: &mut usize) -> f64 {
         while *cursor < self.segments.len() {
             let seg = &self.segments[*cursor];
@@ -201,17 +222,14 @@ impl Stages {
 }
 
 impl ScheduleSpec for Stages {
-    fn lane(&self, index: usize, lanes: usize) -> Box<dyn Schedule> {
-        let lanes = lanes.max(1);
-        Box::new(StagesLane {
+    fn schedule(&self) -> Box<dyn Schedule> {
+        Box::new(StagesSchedule {
             profile: self.clone(),
             cursor: 0,
-            lanes: lanes as f64,
-            work: match self.arrivals {
-                Arrivals::Uniform => index as f64 + 1.0,
-                Arrivals::Poisson => 0.0,
+            arrivals: match self.arrivals {
+                Arrivals::Uniform => None,
+                Arrivals::Poisson => Some(ArrivalStream::new(self.seed)),
             },
-            rng: lane_rng(self.seed, index),
         })
     }
 
@@ -226,27 +244,18 @@ impl ScheduleSpec for Stages {
     }
 }
 
-struct StagesLane {
+struct StagesSchedule {
     profile: Stages,
     cursor: usize,
-    lanes: f64,
-    /// Work (cumulative expected requests of the whole run) of this lane's next arrival.
-    work: f64,
-    rng: SmallRng,
+    /// Poisson arrivals' work; `None` for uniform arrivals (request k at work k + 1).
+    arrivals: Option<ArrivalStream>,
 }
 
-impl Schedule for StagesLane {
-    fn next_offset(&mut self) -> Duration {
-        let w = match self.profile.arrivals {
-            Arrivals::Uniform => {
-                let w = self.work;
-                self.work += self.lanes;
-                w
-            }
-            Arrivals::Poisson => {
-                self.work += self.lanes * unit_exponential(&mut self.rng);
-                self.work
-            }
+impl Schedule for StagesSchedule {
+    fn offset(&mut self, k: u64) -> Duration {
+        let w = match &mut self.arrivals {
+            None => k as f64 + 1.0,
+            Some(stream) => stream.work(k),
         };
         Duration::from_secs_f64(self.profile.invert(w, &mut self.cursor))
     }
@@ -327,8 +336,8 @@ mod tests {
     #[test]
     fn ramp_down_to_zero_sends_nothing_after_the_profile() {
         let p = Stages::new(&[stage(1.0, 10.0), stage(1.0, 0.0)], Arrivals::Uniform, 0).unwrap();
-        let mut lane = p.lane(0, 1);
-        let times: Vec<f64> = (0..11).map(|_| lane.next_offset().as_secs_f64()).collect();
+        let mut schedule = p.schedule();
+        let times: Vec<f64> = (0..11).map(|k| schedule.offset(k).as_secs_f64()).collect();
         assert!(times[..10].iter().all(|&t| t <= 2.0 + 1e-9), "{times:?}");
         assert!(times[10] > 1e6);
     }

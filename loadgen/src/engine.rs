@@ -1,6 +1,8 @@
 //! Runs a [`RunPlan`]: spawns the worker threads, collects their per-second intervals into the
 //! timeline and an [`IntervalSink`] (streamed, never all kept), and merges their totals into
 //! an [`Outcome`]. A [`StopHandle`] ends the run early (Ctrl-C in the CLI, a test's token).
+//! The plan's shard says which part of the run this process carries out (the whole run is
+//! shard 0 of 1), and its `start_at` when the schedule starts on the wall clock.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -148,6 +150,35 @@ pub struct Outcome {
     pub deferred: u64,
     /// The first error the interval sink returned (later intervals were not given to it).
     pub sink_error: Option<String>,
+    /// How late the run's first request went out against its intended wall-clock time
+    /// (negative: early), read from this machine's wall clock: the shard's start lag when
+    /// shards start together (`--start-at`). `None` when nothing was sent.
+    pub start_lag: Option<SignedDuration>,
+}
+
+/// A duration that may be negative: microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SignedDuration {
+    pub micros: i64,
+}
+
+/// The lag of the earliest-intended first send of all workers: wall clock at the send minus
+/// its intended wall-clock time (`wall_start` + its offset from `start`).
+fn start_lag(
+    results: &[WorkerResult],
+    start: Instant,
+    wall_start: SystemTime,
+) -> Option<SignedDuration> {
+    let (intended, at) = results
+        .iter()
+        .filter_map(|r| r.first_send)
+        .min_by_key(|(intended, _)| *intended)?;
+    let due = wall_start + intended.saturating_duration_since(start);
+    let micros = match at.duration_since(due) {
+        Ok(late) => late.as_micros() as i64,
+        Err(early) => -(early.duration().as_micros() as i64),
+    };
+    Some(SignedDuration { micros })
 }
 
 impl Outcome {
@@ -185,13 +216,27 @@ pub fn run(
     plan.validate()?;
     let addrs = plan.target.resolve()?;
     let workers = plan.worker_count();
-    let lanes = plan.shape.lanes();
-    let wall = SystemTime::now();
-    let start = Instant::now() + Duration::from_millis(20); // let every worker get going
+    let lanes = plan.shard_lanes();
+    let (launched, wall) = (Instant::now(), SystemTime::now());
+    let (start, wall_start) = match plan.start_at {
+        Some(at) => match at.duration_since(wall) {
+            Ok(ahead) => (launched + ahead, at),
+            Err(_) => {
+                let late = plan.start_lateness(wall)?;
+                (launched.checked_sub(late).unwrap_or(launched), at)
+            }
+        },
+        // Let every worker get going.
+        None => (
+            launched + Duration::from_millis(20),
+            wall + Duration::from_millis(20),
+        ),
+    };
     let clock = Clock {
         start,
         measure_from: start + plan.warmup,
         end: start + plan.warmup + plan.measured,
+        launched,
     };
     let shared = Arc::new(Shared {
         clock,
@@ -203,7 +248,9 @@ pub fn run(
         },
         shape: plan.shape.clone(),
         factory: factory.clone(),
+        shard: plan.shard,
         lanes,
+        total_lanes: plan.shape.lanes(),
         seed: plan.seed,
         stop: stop.tx.subscribe(),
     });
@@ -224,13 +271,16 @@ pub fn run(
         }
     }
     drop(tx);
-    let started_at = wall + (clock.measure_from - (start - Duration::from_millis(20)));
+    let started_at = wall_start + plan.warmup;
     let collected = collect(&rx, workers, factory.actions(), started_at, sink);
     for t in threads {
         let _ = t.join();
     }
     let collected = collected?;
-    Ok(finish(factory.actions(), clock, started_at, collected))
+    let lag = start_lag(&collected.results, clock.start, wall_start);
+    let mut outcome = finish(factory.actions(), clock, started_at, collected);
+    outcome.start_lag = lag;
+    Ok(outcome)
 }
 
 /// What the collector gathered.
@@ -413,5 +463,6 @@ fn finish(
         offered,
         deferred,
         sink_error: collected.sink_error,
+        start_lag: None,
     }
 }

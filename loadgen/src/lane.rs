@@ -5,14 +5,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{watch, Notify};
 
 use crate::conn::{Conn, Endpoint, Reply};
+use crate::dispatch::Dispatcher;
 use crate::record::{ErrorKind, Recorder};
-use crate::schedule::Schedule;
-use crate::source::{RequestSource, Verdict};
+use crate::source::{RequestId, RequestSource, Verdict};
 use crate::timer::PreciseTimer;
 
 /// Without a precise timer (timerfd unavailable): how long before an intended send time the
@@ -32,29 +32,66 @@ pub(crate) struct Clock {
     pub measure_from: Instant,
     /// No request is intended at or after this.
     pub end: Instant,
+    /// When the engine set off: a warm-up request intended before this (a run whose
+    /// `start_at` had already passed) is skipped, not sent late in a burst.
+    pub launched: Instant,
+}
+
+/// A lane's next request: when it is intended, and which request of the run it is.
+pub(crate) struct Turn {
+    /// The intended send time (closed model: the send; the first one is the run's start).
+    pub intended: Instant,
+    /// The lane was idle and had to wait for `intended` (so any lag is the timer's).
+    pub waited: bool,
+    /// The request's number in the run ([`RequestId::number`]).
+    pub number: u64,
 }
 
 /// Where a lane's intended send times come from.
 pub(crate) enum Pacer {
-    /// Open model: the schedule says when; the lane waits for it on the worker's timer.
-    Open(Box<dyn Schedule>, Option<Rc<PreciseTimer>>),
-    /// Closed model: right after the previous response (plus think time).
-    Closed { think: Duration, first: bool },
+    /// Open model: lane `lane` of the worker's [`Dispatcher`] takes its requests of the global
+    /// schedule and waits for each on the worker's timer.
+    Open {
+        dispatcher: Rc<RefCell<Dispatcher>>,
+        lane: usize,
+        timer: Option<Rc<PreciseTimer>>,
+    },
+    /// Closed model: right after the previous response (plus think time). `user` of `users`
+    /// is the lane's run-wide user; `sent` counts its requests so far.
+    Closed {
+        think: Duration,
+        user: u64,
+        users: u64,
+        sent: u64,
+    },
 }
 
 impl Pacer {
-    /// Waits until the next intended send time and returns it, with whether the lane was
-    /// early for it (had to wait, so any lag is the timer's); `None` once the run is over.
+    /// Waits until the next intended send time and returns the turn; `None` once the run is
+    /// over. Open-model warm-up requests already past when the engine set off are skipped
+    /// (counted in `taken`, never sent).
     ///
     /// A backlog is not sent after the window: an open-model request the lane only reaches
     /// at or after the window's end, because it was queued behind earlier ones, is dropped
     /// (the worker counts it from the schedule), not sent late into the grace period. A
     /// request the lane was idle and waiting for is still sent when the timer wakes a little
     /// after the end: that is timer jitter, not a backlog.
-    async fn next(&mut self, clock: &Clock) -> Option<(Instant, bool)> {
+    async fn next(&mut self, clock: &Clock, taken: &Cell<u64>) -> Option<Turn> {
         match self {
-            Pacer::Open(schedule, timer) => {
-                let t = clock.start + schedule.next_offset();
+            Pacer::Open {
+                dispatcher,
+                lane,
+                timer,
+            } => {
+                let (k, t) = loop {
+                    let (k, offset) = dispatcher.borrow_mut().next(*lane);
+                    let t = clock.start + offset;
+                    if t < clock.launched && t < clock.measure_from {
+                        taken.set(taken.get() + 1);
+                        continue;
+                    }
+                    break (k, t);
+                };
                 if t >= clock.end {
                     return None;
                 }
@@ -63,25 +100,42 @@ impl Pacer {
                     Some(timer) => timer.sleep_until(t).await,
                     None => spin_until(t).await,
                 }
-                (waited || Instant::now() < clock.end).then_some((t, waited))
+                (waited || Instant::now() < clock.end).then_some(Turn {
+                    intended: t,
+                    waited,
+                    number: k,
+                })
             }
-            Pacer::Closed { think, first } => {
-                if *first {
+            Pacer::Closed {
+                think,
+                user,
+                users,
+                sent,
+            } => {
+                let intended = if *sent == 0 {
                     // Users start together at the start of the run, not as the worker
                     // threads come up: no request is sent before the schedule's offset 0.
                     tokio::time::sleep_until(clock.start.into()).await;
-                } else if !think.is_zero() {
-                    tokio::time::sleep(*think).await;
-                }
-                *first = false;
-                let now = Instant::now();
-                (now < clock.end).then_some((now, false))
+                    clock.start
+                } else {
+                    if !think.is_zero() {
+                        tokio::time::sleep(*think).await;
+                    }
+                    Instant::now()
+                };
+                let number = *user + *sent * *users;
+                *sent += 1;
+                (Instant::now() < clock.end).then_some(Turn {
+                    intended,
+                    waited: false,
+                    number,
+                })
             }
         }
     }
 
     fn is_open(&self) -> bool {
-        matches!(self, Pacer::Open(..))
+        matches!(self, Pacer::Open { .. })
     }
 }
 
@@ -109,13 +163,16 @@ pub(crate) struct Lane {
     pub done: Rc<Notify>,
     /// What the worker reads of this lane when the run ends, even if the lane is cut off.
     pub tally: Rc<LaneTally>,
+    /// The run's seed, for each request's [`RequestId`].
+    pub seed: u64,
 }
 
 /// A lane's running counts that outlive its task.
 #[derive(Debug, Default)]
 pub(crate) struct LaneTally {
-    /// Schedule entries sent, warm-up included (open model): the worker finds the entries
-    /// never sent, the dropped requests, from here.
+    /// Schedule entries taken, warm-up included (open model): sent, or skipped as warm-up
+    /// already past when the engine set off. The worker finds the entries never sent, the
+    /// dropped requests, from here.
     pub sends: Cell<u64>,
     /// When the request now in flight was sent (`None` when the lane is idle).
     pub busy_since: Cell<Option<Instant>>,
@@ -138,18 +195,29 @@ impl Lane {
     pub async fn run(mut self) {
         let mut conn = Conn::new();
         let open = self.pacer.is_open();
-        while let Some((intended, waited)) = self.pacer.next(&self.clock).await {
+        let mut first = true;
+        while let Some(turn) = self.pacer.next(&self.clock, &self.tally.sends).await {
             if self.stop.borrow().is_some() {
                 return;
             }
+            let Turn {
+                intended, waited, ..
+            } = turn;
             let (req, want_body) = {
                 let mut source = self.source.borrow_mut();
-                let req = source.next_request();
+                let req = source.next_request(RequestId::new(self.seed, turn.number));
                 let want = source.wants_body(req.action);
                 (req, want)
             };
             let action = req.action;
             let sent = Instant::now();
+            if first {
+                // How late the run really started (the lane's first send, wall clock).
+                first = false;
+                self.recorder
+                    .borrow_mut()
+                    .first_send(intended, SystemTime::now());
+            }
             self.tally.sends.set(self.tally.sends.get() + 1);
             self.tally.busy_since.set(Some(sent));
             // Closed model: the request is intended when it is sent (latency == service).

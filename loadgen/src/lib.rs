@@ -8,11 +8,13 @@
 
 pub mod arrivals;
 mod conn;
+mod dispatch;
 pub mod engine;
 mod lane;
 pub mod plan;
 pub mod record;
 pub mod schedule;
+pub mod shard;
 pub mod source;
 pub mod target;
 mod timer;
@@ -20,12 +22,13 @@ pub mod traffic;
 mod worker;
 
 pub use engine::{
-    run, ActionOutcome, Interval, IntervalSink, NoSink, Outcome, RunError, StopHandle,
-    TimelinePoint,
+    run, ActionOutcome, Interval, IntervalSink, NoSink, Outcome, RunError, SignedDuration,
+    StopHandle, TimelinePoint,
 };
 pub use hdrhistogram::Histogram;
 pub use plan::{LoadShape, PlanError, RunPlan};
 pub use record::{new_histogram, ActionTotals, ErrorCounts, ErrorKind};
 pub use schedule::{Constant, Schedule, ScheduleSpec};
-pub use source::{ActionInfo, PreparedRequest, RequestSource, SourceFactory, Verdict};
+pub use shard::{Shard, ShardError};
+pub use source::{ActionInfo, PreparedRequest, RequestId, RequestSource, SourceFactory, Verdict};
 pub use target::{Target, TargetError};

@@ -3,7 +3,7 @@
 //! fixed-size HdrHistograms per action plus one interval buffer that is handed off every second.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
 
@@ -178,6 +178,9 @@ pub(crate) struct Recorder {
     /// outcome), summed over lanes: with one request per connection at a time, busy /
     /// (connections x window) is the share of the window the target held the connections.
     pub busy: Duration,
+    /// The earliest-intended first send of the worker's lanes: (intended, wall clock at the
+    /// send), for the run's start lag.
+    pub first_send: Option<(Instant, SystemTime)>,
 }
 
 /// A send later than this after its intended time counts as late.
@@ -196,6 +199,14 @@ impl Recorder {
             responses_in_window: 0,
             late_idle: 0,
             busy: Duration::ZERO,
+            first_send: None,
+        }
+    }
+
+    /// A lane's first send, intended at `intended`, went out at wall-clock `at`.
+    pub fn first_send(&mut self, intended: Instant, at: SystemTime) {
+        if !matches!(self.first_send, Some((i, _)) if i <= intended) {
+            self.first_send = Some((intended, at));
         }
     }
 

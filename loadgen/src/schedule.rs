@@ -2,53 +2,50 @@
 //! the run. Latency is measured from these times (coordinated-omission correction, as wrk2
 //! does), so a schedule must never depend on when responses arrive.
 //!
-//! A run splits its offered load over `n` independent lanes (one per connection in the open
-//! model); [`ScheduleSpec::lane`] builds lane `i`'s share so that the lanes together offer the
-//! whole profile.
+//! A schedule is one global sequence: request k (k = 0, 1, 2, ...) of the whole run is
+//! intended at offset t_k, and t_k never decreases with k. Who sends request k (which shard,
+//! which connection) is decided elsewhere ([`crate::shard`]) and never changes t_k, so a run
+//! cut into shards intends exactly the requests of the unsharded run.
 
 use std::time::Duration;
 
-/// An unbounded sequence of intended send offsets, non-decreasing. The stop condition
-/// (duration, interrupt) is the engine's job, not the schedule's.
+/// The intended offsets of a run's requests, asked for in order.
 pub trait Schedule: Send {
-    /// The intended offset of the next request.
-    fn next_offset(&mut self) -> Duration;
+    /// The intended offset of request `k` of the run. Callers ask for non-decreasing `k`
+    /// (sequential generators such as Poisson arrivals advance to it; asking for the same `k`
+    /// again gives the same offset). The stop condition (duration, interrupt) is the
+    /// engine's job, not the schedule's.
+    fn offset(&mut self, k: u64) -> Duration;
 }
 
-/// Builds the per-lane schedules of a run.
+/// Builds cursors over a run's global schedule.
 pub trait ScheduleSpec: Send + Sync {
-    /// Lane `index` of `lanes`: offers 1/lanes of the total profile.
-    fn lane(&self, index: usize, lanes: usize) -> Box<dyn Schedule>;
+    /// A cursor over the whole run's schedule, from request 0. Every cursor of a spec gives
+    /// the same offsets.
+    fn schedule(&self) -> Box<dyn Schedule>;
     /// Total offered rate (requests/s) at offset `t`, for progress display and results.
     fn rate_at(&self, t: Duration) -> f64;
 }
 
-/// Constant rate, evenly spaced: lane `i` of `n` sends at `(i + k*n) / rate`.
+/// Constant rate, evenly spaced: request k at `k / rate`.
 #[derive(Debug, Clone, Copy)]
 pub struct Constant {
     pub rate: f64,
 }
 
-struct ConstantLane {
-    interval_s: f64,
-    next_s: f64,
+struct ConstantSchedule {
+    rate: f64,
 }
 
-impl Schedule for ConstantLane {
-    fn next_offset(&mut self) -> Duration {
-        let t = self.next_s;
-        self.next_s += self.interval_s;
-        Duration::from_secs_f64(t)
+impl Schedule for ConstantSchedule {
+    fn offset(&mut self, k: u64) -> Duration {
+        Duration::from_secs_f64(k as f64 / self.rate)
     }
 }
 
 impl ScheduleSpec for Constant {
-    fn lane(&self, index: usize, lanes: usize) -> Box<dyn Schedule> {
-        let lanes = lanes.max(1) as f64;
-        Box::new(ConstantLane {
-            interval_s: lanes / self.rate,
-            next_s: index as f64 / self.rate,
-        })
+    fn schedule(&self) -> Box<dyn Schedule> {
+        Box::new(ConstantSchedule { rate: self.rate })
     }
 
     fn rate_at(&self, _t: Duration) -> f64 {
@@ -56,23 +53,26 @@ impl ScheduleSpec for Constant {
     }
 }
 
+/// The first `count` offsets of `spec`'s schedule (for tests and tools).
+pub fn offsets(spec: &dyn ScheduleSpec, count: u64) -> Vec<Duration> {
+    let mut s = spec.schedule();
+    (0..count).map(|k| s.offset(k)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn constant_lanes_interleave_to_the_total_rate() {
+    fn constant_offsets_are_k_over_rate() {
         let spec = Constant { rate: 100.0 };
-        let mut offsets: Vec<Duration> = (0..4)
-            .flat_map(|i| {
-                let mut lane = spec.lane(i, 4);
-                (0..25).map(move |_| lane.next_offset()).collect::<Vec<_>>()
-            })
-            .collect();
-        offsets.sort();
-        for (k, t) in offsets.iter().enumerate() {
+        for (k, t) in offsets(&spec, 250).iter().enumerate() {
             let expected = k as f64 / 100.0;
             assert!((t.as_secs_f64() - expected).abs() < 1e-9, "{k}: {t:?}");
         }
+        // Asking again, or skipping ahead, gives the same offsets.
+        let mut s = spec.schedule();
+        assert_eq!(s.offset(7), s.offset(7));
+        assert_eq!(s.offset(200), Duration::from_secs(2));
     }
 }

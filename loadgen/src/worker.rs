@@ -11,16 +11,19 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
 use tokio::sync::{watch, Notify};
 use tokio::task::LocalSet;
 
 use crate::conn::Endpoint;
+use crate::dispatch::Dispatcher;
 use crate::lane::{overlap, Clock, Lane, LaneTally, Pacer};
 use crate::plan::LoadShape;
 use crate::record::{ActionTotals, IntervalData, Recorder};
+use crate::schedule::ScheduleSpec;
+use crate::shard::{Shard, ShardSchedule};
 use crate::source::{RequestSource, SourceFactory};
 use crate::timer::PreciseTimer;
 
@@ -34,7 +37,12 @@ pub(crate) struct Shared {
     pub endpoint: Endpoint,
     pub shape: LoadShape,
     pub factory: Arc<dyn SourceFactory>,
+    /// Which part of the run this process carries out.
+    pub shard: Shard,
+    /// This shard's lanes (its share of the connections or users).
     pub lanes: usize,
+    /// The run's lanes over all shards.
+    pub total_lanes: usize,
     pub seed: u64,
     /// When the run was stopped, if it was.
     pub stop: watch::Receiver<Option<Instant>>,
@@ -77,6 +85,8 @@ pub(crate) struct WorkerResult {
     pub busy: Duration,
     /// When the stop signal ended this worker early, if it did.
     pub stopped_at: Option<Instant>,
+    /// The earliest-intended first send of the worker's lanes: (intended, wall clock).
+    pub first_send: Option<(Instant, SystemTime)>,
 }
 
 /// Runs worker `id` with lanes `lanes` on the current thread until it is done.
@@ -103,39 +113,26 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     let mut handles = Vec::with_capacity(lanes.len());
     let tallies: Vec<Rc<LaneTally>> = lanes.iter().map(|_| Rc::default()).collect();
     let endpoint = Rc::new(shared.endpoint.clone());
-    let timer = match shared.shape {
-        LoadShape::Open { .. } => {
-            let _guard = rt.enter();
-            PreciseTimer::new().ok()
-        }
-        LoadShape::Closed { .. } => None,
-    };
-    if let Some(t) = &timer {
+    let pacing = Pacing::new(&shared, &lanes, &rt);
+    if let Some(t) = &pacing.timer {
         local.spawn_local(t.clone().drive());
     }
     for (&i, tally) in lanes.iter().zip(&tallies) {
+        let global = shared.shard.global_lane(i) as usize;
         let source: Rc<RefCell<Box<dyn RequestSource>>> = Rc::new(RefCell::new(
-            shared.factory.lane(i, shared.lanes, shared.seed),
+            shared.factory.lane(global, shared.total_lanes, shared.seed),
         ));
         sources.push(source.clone());
-        let pacer = match &shared.shape {
-            LoadShape::Open { schedule, .. } => {
-                Pacer::Open(schedule.lane(i, shared.lanes), timer.clone())
-            }
-            LoadShape::Closed { think, .. } => Pacer::Closed {
-                think: *think,
-                first: true,
-            },
-        };
         let lane = Lane {
             clock: shared.clock,
             endpoint: endpoint.clone(),
             recorder: recorder.clone(),
             source,
-            pacer,
+            pacer: pacing.pacer(&shared, i),
             stop: shared.stop.clone(),
             done: done.clone(),
             tally: tally.clone(),
+            seed: shared.seed,
         };
         handles.push(local.spawn_local(lane.run()));
     }
@@ -153,7 +150,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         // Dropping the lanes closes their connections, which needs the runtime's context.
         let _guard = rt.enter();
         drop(local);
-        drop(timer);
+        drop(pacing);
     }
     let deferred = sources.iter().map(|s| s.borrow().deferred()).sum();
     drop(sources);
@@ -168,6 +165,53 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         busy_since: tallies.iter().filter_map(|t| t.busy_since.get()).collect(),
     };
     finish(id, &shared, &lanes, rec, end, &tx);
+}
+
+/// What paces the worker's lanes: in the open model, its timer and its part of the schedule.
+struct Pacing {
+    timer: Option<Rc<PreciseTimer>>,
+    dispatcher: Option<Rc<RefCell<Dispatcher>>>,
+}
+
+impl Pacing {
+    fn new(shared: &Shared, lanes: &[usize], rt: &tokio::runtime::Runtime) -> Pacing {
+        match &shared.shape {
+            LoadShape::Open { schedule, .. } => {
+                let timer = {
+                    let _guard = rt.enter();
+                    PreciseTimer::new().ok()
+                };
+                let dispatcher =
+                    Dispatcher::new(schedule.as_ref(), shared.shard, shared.lanes, lanes);
+                Pacing {
+                    timer,
+                    dispatcher: Some(Rc::new(RefCell::new(dispatcher))),
+                }
+            }
+            LoadShape::Closed { .. } => Pacing {
+                timer: None,
+                dispatcher: None,
+            },
+        }
+    }
+
+    /// The pacer of the shard's lane `lane`.
+    fn pacer(&self, shared: &Shared, lane: usize) -> Pacer {
+        match (&shared.shape, &self.dispatcher) {
+            (LoadShape::Open { .. }, Some(dispatcher)) => Pacer::Open {
+                dispatcher: dispatcher.clone(),
+                lane,
+                timer: self.timer.clone(),
+            },
+            (LoadShape::Closed { think, .. }, _) => Pacer::Closed {
+                think: *think,
+                user: shared.shard.global_lane(lane),
+                users: shared.total_lanes as u64,
+                sent: 0,
+            },
+            (LoadShape::Open { .. }, None) => unreachable!("open runs have a dispatcher"),
+        }
+    }
 }
 
 /// How a worker's run ended.
@@ -201,7 +245,12 @@ fn finish(
     };
     let (offered, dropped) = match &shared.shape {
         LoadShape::Open { schedule, .. } => {
-            let d = unsent(schedule.as_ref(), lanes, &end.sends, shared.lanes, window);
+            let part = Part {
+                shard: shared.shard,
+                lanes: shared.lanes,
+                mine: lanes,
+            };
+            let d = unsent(schedule.as_ref(), &part, &end.sends, window);
             (Some(d.offered), d.by_second)
         }
         LoadShape::Closed { .. } => (None, Vec::new()),
@@ -227,6 +276,7 @@ fn finish(
             responses_in_window: rec.responses_in_window,
             busy: rec.busy,
             stopped_at: end.stopped_at,
+            first_send: rec.first_send,
         }),
     });
 }
@@ -319,35 +369,42 @@ pub(crate) struct Unsent {
     pub by_second: Vec<u64>,
 }
 
-/// Replays the schedule of `mine` (lane indices of `lanes`) whose lanes sent `sends[j]`
-/// entries each (schedules are deterministic, so entry k of a lane is the same every time):
-/// every entry intended in `window` is offered, and dropped if its lane never sent it.
+/// A worker's part of a shard: lanes `mine` of the shard's `lanes`.
+pub(crate) struct Part<'a> {
+    pub shard: Shard,
+    pub lanes: usize,
+    pub mine: &'a [usize],
+}
+
+/// Replays the shard's schedule for the lanes of `part`, whose lanes took `sends[j]` entries
+/// each (the schedule is deterministic, so a lane's n-th entry is the same every time): every
+/// entry intended in `window` is offered, and dropped if its lane never took it.
 pub(crate) fn unsent(
-    spec: &dyn crate::schedule::ScheduleSpec,
-    mine: &[usize],
+    spec: &dyn ScheduleSpec,
+    part: &Part<'_>,
     sends: &[u64],
-    lanes: usize,
     window: Window,
 ) -> Unsent {
+    let mut slot = vec![None; part.lanes];
+    for (n, &lane) in part.mine.iter().enumerate() {
+        slot[lane] = Some(n);
+    }
     let mut out = Unsent::default();
-    for (&i, &sent) in mine.iter().zip(sends) {
-        let mut lane = spec.lane(i, lanes);
-        for k in 0u64.. {
-            let t = lane.next_offset();
-            if t >= window.to {
-                break;
+    for e in ShardSchedule::new(spec, part.shard, part.lanes) {
+        if e.offset >= window.to {
+            break;
+        }
+        let Some(n) = slot[e.lane] else { continue };
+        if e.offset < window.from {
+            continue;
+        }
+        out.offered += 1;
+        if e.ordinal >= sends[n] {
+            let second = (e.offset - window.from).as_secs() as usize;
+            if out.by_second.len() <= second {
+                out.by_second.resize(second + 1, 0);
             }
-            if t < window.from {
-                continue;
-            }
-            out.offered += 1;
-            if k >= sent {
-                let second = (t - window.from).as_secs() as usize;
-                if out.by_second.len() <= second {
-                    out.by_second.resize(second + 1, 0);
-                }
-                out.by_second[second] += 1;
-            }
+            out.by_second[second] += 1;
         }
     }
     out

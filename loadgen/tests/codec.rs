@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use loadgen::{
-    ActionInfo, Constant, LoadShape, NoSink, PreparedRequest, RequestSource, RunPlan,
-    SourceFactory, StopHandle, Target, Verdict,
+    ActionInfo, Constant, LoadShape, NoSink, PreparedRequest, RequestId, RequestSource, RunPlan,
+    Shard, SourceFactory, StopHandle, Target, Verdict,
 };
 
 /// Reads one request head (the test requests carry no body: it ends with an empty line);
@@ -65,7 +65,7 @@ struct Expect {
 struct ExpectLane(Bytes);
 
 impl RequestSource for ExpectLane {
-    fn next_request(&mut self) -> PreparedRequest {
+    fn next_request(&mut self, _id: RequestId) -> PreparedRequest {
         PreparedRequest {
             action: 0,
             method: hyper::Method::GET,
@@ -111,6 +111,8 @@ fn open_plan(url: &str, rate: f64, connections: usize, secs: u64) -> RunPlan {
         timeout: Duration::from_secs(2),
         threads: 1,
         seed: 1,
+        shard: Shard::WHOLE,
+        start_at: None,
     }
 }
 
@@ -210,7 +212,7 @@ struct MethodSource {
 struct MethodLane(hyper::Method);
 
 impl RequestSource for MethodLane {
-    fn next_request(&mut self) -> PreparedRequest {
+    fn next_request(&mut self, _id: RequestId) -> PreparedRequest {
         PreparedRequest {
             action: 0,
             method: self.0.clone(),

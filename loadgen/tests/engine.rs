@@ -38,6 +38,8 @@ fn open(url: &str, rate: f64, connections: usize, secs: f64) -> RunPlan {
         timeout: Duration::from_secs(2),
         threads: 2,
         seed: 1,
+        shard: loadgen::Shard::WHOLE,
+        start_at: None,
     }
 }
 

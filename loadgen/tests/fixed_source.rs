@@ -1,13 +1,11 @@
 //! The test-support `FixedFactory` (tests/common/fixed.rs) that engine tests drive: it picks
-//! actions by weight, judges statuses by `expect`, and its lane streams are not the arrival
-//! schedules' streams of the same seed.
+//! actions by weight, judges statuses by `expect`, and request n is picked the same in every
+//! lane.
 
 mod common;
 
-use common::fixed::{lane_seed, FixedAction, FixedError, FixedFactory};
-use loadgen::source::{SourceFactory, Verdict};
-use rand::rngs::SmallRng;
-use rand::{RngCore, SeedableRng};
+use common::fixed::{FixedAction, FixedError, FixedFactory};
+use loadgen::source::{RequestId, SourceFactory, Verdict};
 
 fn action(name: &str, weight: f64, method: hyper::Method) -> FixedAction {
     FixedAction {
@@ -32,10 +30,12 @@ fn picks_actions_by_weight_and_checks_expect() {
     assert_eq!(f.actions()[0].weight, 0.75);
     let mut lane = f.lane(0, 1, 7);
     let n = 20_000;
-    let hits = (0..n).filter(|_| lane.next_request().action == 0).count();
+    let hits = (0..n)
+        .filter(|&k| lane.next_request(RequestId::new(7, k)).action == 0)
+        .count();
     let share = hits as f64 / n as f64;
     assert!((share - 0.75).abs() < 0.02, "{share}");
-    let r = lane.next_request();
+    let r = lane.next_request(RequestId::new(7, n));
     assert_eq!(r.headers.len(), 1);
     assert_eq!(lane.on_response(0, 201, b""), Verdict::Success);
     assert_eq!(lane.on_response(0, 200, b""), Verdict::BadStatus);
@@ -51,14 +51,16 @@ fn picks_actions_by_weight_and_checks_expect() {
 }
 
 #[test]
-fn lane_streams_differ_from_the_arrival_streams_of_the_same_seed() {
-    for seed in [0, 1, 7, u64::MAX] {
-        let arrivals: Vec<u64> = (0..64)
-            .map(|j| loadgen::arrivals::lane_rng(seed, j).next_u64())
-            .collect();
-        for i in 0..64 {
-            let first = SmallRng::seed_from_u64(lane_seed(seed, i)).next_u64();
-            assert!(!arrivals.contains(&first), "seed {seed}, lane {i}");
-        }
-    }
+fn a_request_is_picked_the_same_in_any_lane() {
+    let a = action("a", 1.0, hyper::Method::POST);
+    let b = action("b", 1.0, hyper::Method::GET);
+    let f = FixedFactory::new(vec![a, b]).unwrap();
+    let (mut one, mut other) = (f.lane(0, 1, 3), f.lane(5, 8, 3));
+    let picks = |lane: &mut Box<dyn loadgen::source::RequestSource>, seed| {
+        (0..200)
+            .map(|k| lane.next_request(RequestId::new(seed, k)).action)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(picks(&mut one, 3), picks(&mut other, 3));
+    assert_ne!(picks(&mut one, 3), picks(&mut one, 4));
 }

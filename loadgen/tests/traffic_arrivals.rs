@@ -1,21 +1,23 @@
 //! Arrival processes: Poisson inter-arrival times have a coefficient of variation near 1 and
-//! uniform near 0; a staged ramp offers exactly the integral of its profile.
+//! uniform near 0; a staged ramp offers exactly the integral of its profile. Each is read as
+//! the union of `n` shards' parts of the global schedule, as sharded runs send it.
 
 use std::time::Duration;
 
 use estimator::{Arrivals, LoadSpec, Stage};
 use loadgen::arrivals::{schedule_for_load, ArrivalError, Poisson, Stages};
 use loadgen::schedule::ScheduleSpec;
+use loadgen::shard::{Shard, ShardSchedule};
 
-/// All lanes' intended times up to `until`, merged.
-fn merged(spec: &dyn ScheduleSpec, lanes: usize, until: f64) -> Vec<f64> {
+/// The intended times up to `until` of all `shards` shards (4 connections each), merged.
+fn merged(spec: &dyn ScheduleSpec, shards: usize, until: f64) -> Vec<f64> {
     let mut all = Vec::new();
-    for i in 0..lanes {
-        let mut lane = spec.lane(i, lanes);
+    for i in 0..shards as u32 {
+        let shard = Shard::new(i, shards as u32).unwrap();
         let mut last = 0.0;
-        loop {
-            let t = lane.next_offset().as_secs_f64();
-            assert!(t >= last, "lane {i} went back in time");
+        for e in ShardSchedule::new(spec, shard, 4) {
+            let t = e.offset.as_secs_f64();
+            assert!(t >= last, "shard {i} went back in time");
             last = t;
             if t >= until {
                 break;
@@ -40,7 +42,7 @@ fn poisson_gaps_have_cv_near_one_and_the_right_rate() {
         rate: 1000.0,
         seed: 3,
     };
-    // 8 lanes superposed, 100 s: about 100K arrivals.
+    // 8 shards together, 100 s: about 100K arrivals.
     let times = merged(&spec, 8, 100.0);
     let (mean, cv) = cv_of_gaps(&times);
     assert!((cv - 1.0).abs() < 0.02, "cv {cv}");
@@ -80,24 +82,22 @@ fn a_two_stage_ramp_sends_the_integral_of_its_profile() {
     let profile = Stages::new(&two_stage_ramp(), Arrivals::Uniform, 0).unwrap();
     assert_eq!(profile.total_requests(), 40_000.0);
     assert_eq!(profile.duration(), Duration::from_secs(40));
-    for lanes in [1, 7, 64] {
-        let times = merged(&profile, lanes, 40.0 + 1e-9);
+    for shards in [1, 7, 64] {
+        let times = merged(&profile, shards, 40.0 + 1e-9);
         assert!(
             (times.len() as f64 - 40_000.0).abs() <= 1.0,
-            "{lanes} lanes: {}",
+            "{shards} shards: {}",
             times.len()
         );
+        // Request k goes at Λ⁻¹(k + 1), whoever sends it: exact counts.
         let first_stage = times.iter().filter(|&&t| t < 10.0).count() as f64;
         assert!(
-            (first_stage - 2500.0).abs() <= lanes as f64,
-            "{lanes} lanes: {first_stage}"
+            (first_stage - 2500.0).abs() <= 1.0,
+            "{shards} shards: {first_stage}"
         );
         // Halfway up the first ramp, a quarter of its requests have gone (Λ(5) = 625).
         let quarter = times.iter().filter(|&&t| t < 5.0).count() as f64;
-        assert!(
-            (quarter - 625.0).abs() <= lanes as f64,
-            "{lanes} lanes: {quarter}"
-        );
+        assert!((quarter - 625.0).abs() <= 1.0, "{shards} shards: {quarter}");
     }
 }
 

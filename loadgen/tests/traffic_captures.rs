@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use loadgen::source::{SourceFactory, Verdict};
+use loadgen::source::{RequestId, SourceFactory, Verdict};
 use traffic_common::*;
 
 #[derive(Default)]
@@ -77,8 +77,8 @@ async fn drive(source: &dyn SourceFactory, addr: std::net::SocketAddr, n: usize)
     tokio::spawn(conn);
     let mut lane = source.lane(0, 1, 17);
     let mut verdicts = Vec::new();
-    for _ in 0..n {
-        let r = lane.next_request();
+    for k in 0..n as u64 {
+        let r = lane.next_request(RequestId::new(17, k));
         let mut builder = Request::builder()
             .method(r.method)
             .uri(&r.path)

@@ -3,7 +3,7 @@
 
 mod traffic_common;
 
-use loadgen::source::SourceFactory;
+use loadgen::source::{RequestId, SourceFactory};
 use traffic_common::*;
 
 /// Ids rendered into `/users/{{user}}` by one lane.
@@ -14,9 +14,9 @@ fn sample_ids(space: estimator::KeySpace, n: usize, seed: u64) -> Vec<u64> {
     );
     let source = source(&s).unwrap();
     let mut lane = source.lane(0, 1, seed);
-    (0..n)
-        .map(|_| {
-            lane.next_request()
+    (0..n as u64)
+        .map(|k| {
+            lane.next_request(RequestId::new(seed, k))
                 .path
                 .strip_prefix("/users/")
                 .unwrap()

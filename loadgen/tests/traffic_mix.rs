@@ -3,7 +3,7 @@
 
 mod traffic_common;
 
-use loadgen::source::SourceFactory;
+use loadgen::source::{RequestId, SourceFactory};
 use traffic_common::*;
 
 /// Chi-square critical value for 3 degrees of freedom at p = 0.001.
@@ -56,10 +56,10 @@ fn observed_mix_matches_the_weights_by_chi_square() {
     assert_eq!(weights, [0.6, 0.25, 0.1, 0.05]);
     let mut counts = [0u64; 4];
     // Four lanes, as the engine would run them, 25K requests each.
-    for lane in 0..4 {
-        let mut lane = source.lane(lane, 4, 42);
-        for _ in 0..25_000 {
-            counts[lane.next_request().action] += 1;
+    for index in 0..4u64 {
+        let mut lane = source.lane(index as usize, 4, 42);
+        for m in 0..25_000 {
+            counts[lane.next_request(RequestId::new(42, index + 4 * m)).action] += 1;
         }
         assert_eq!(lane.deferred(), 0);
     }
@@ -95,8 +95,8 @@ fn actions_waiting_on_an_empty_pool_give_their_turn_away_and_are_counted() {
     let mut lane = source.lane(0, 1, 1);
     let mut counts = [0u64; 3];
     let n = 20_000;
-    for _ in 0..n {
-        counts[lane.next_request().action] += 1;
+    for k in 0..n {
+        counts[lane.next_request(RequestId::new(1, k)).action] += 1;
     }
     // `like` never goes; its 30% turns are redistributed 10:60 to the others.
     assert_eq!(counts[1], 0);
@@ -110,8 +110,8 @@ fn actions_waiting_on_an_empty_pool_give_their_turn_away_and_are_counted() {
         lane.on_response(0, 201, br#"{"id": 77}"#),
         loadgen::source::Verdict::Success
     );
-    let likes: Vec<String> = (0..200)
-        .map(|_| lane.next_request())
+    let likes: Vec<String> = (n..n + 200)
+        .map(|k| lane.next_request(RequestId::new(1, k)))
         .filter(|r| r.action == 1)
         .map(|r| r.path)
         .collect();
@@ -126,8 +126,8 @@ fn sequence(seed: u64) -> Vec<(usize, String, Vec<u8>)> {
     let source = source(&four_actions()).unwrap();
     let mut lane = source.lane(1, 3, seed);
     (0..500)
-        .map(|_| {
-            let r = lane.next_request();
+        .map(|k| {
+            let r = lane.next_request(RequestId::new(seed, k));
             (r.action, r.path, r.body.to_vec())
         })
         .collect()
@@ -140,18 +140,46 @@ fn the_same_seed_gives_the_same_sequence() {
 }
 
 #[test]
-fn seq_values_are_unique_across_lanes() {
+fn seq_is_the_requests_number_unique_across_lanes() {
     let s = scenario(
-        vec![action("a", 1.0, request("GET", "/x/{{seq}}", None))],
+        vec![action(
+            "a",
+            1.0,
+            request("POST", "/x/{{seq}}", Some(r#"{"seq": {{seq}}}"#)),
+        )],
         vec![],
     );
     let source = source(&s).unwrap();
     let mut seen = std::collections::BTreeSet::new();
-    for index in 0..3 {
-        let mut lane = source.lane(index, 3, 0);
-        for _ in 0..100 {
-            assert!(seen.insert(lane.next_request().path));
+    // Three lanes taking every third request, as the engine stripes them.
+    for index in 0..3u64 {
+        let mut lane = source.lane(index as usize, 3, 0);
+        for m in 0..100 {
+            let k = index + 3 * m;
+            let r = lane.next_request(RequestId::new(0, k));
+            assert_eq!(r.path, format!("/x/{}", k + 1));
+            // Every `{{seq}}` of one request is the same number.
+            assert_eq!(r.body, format!("{{\"seq\": {}}}", k + 1));
+            assert!(seen.insert(r.path));
         }
     }
-    assert!(seen.contains("/x/1") && seen.contains("/x/300"));
+    assert_eq!(seen.len(), 300);
+}
+
+#[test]
+fn a_request_is_the_same_whichever_lane_renders_it() {
+    let source = source(&four_actions()).unwrap();
+    let mut one = source.lane(0, 1, 5);
+    let mut other = source.lane(7, 16, 5);
+    for k in [0u64, 1, 2, 1000, 123_456_789] {
+        let id = RequestId::new(5, k);
+        assert_eq!(one.next_request(id), other.next_request(id), "request {k}");
+    }
+    // ... and a different seed draws differently.
+    let mut drawn = |seed| {
+        (0..50)
+            .map(|k| one.next_request(RequestId::new(seed, k)).path)
+            .collect::<Vec<_>>()
+    };
+    assert_ne!(drawn(5), drawn(6));
 }

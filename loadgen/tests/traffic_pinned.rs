@@ -1,7 +1,10 @@
 //! Pins the exact requests a seed renders, so a refactor of how `request:` blocks are validated
-//! and compiled cannot silently change the traffic `napkin load` sends. The expected sequences
-//! in `tests/fixtures/` were rendered by the code before that refactor; a lane's requests depend
-//! on its seed, its index and the responses it was told about, all fixed here.
+//! and compiled cannot silently change the traffic `napkin load` sends. A request's draws depend
+//! on the seed and its number in the run alone (so every sharding sends the same requests);
+//! what it draws from a capture pool also depends on the responses its lane was told about,
+//! fixed here. The fixtures in `tests/fixtures/` were regenerated when per-request draws
+//! replaced per-lane random streams (sharded runs, SPEC section 10), deliberately: that change
+//! was meant to change the sequence, and these pin the new one.
 //!
 //! On a mismatch the rendered sequence is written next to the test binary's temp dir, so
 //! `diff` shows what changed.
@@ -9,15 +12,22 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use loadgen::source::{RequestSource, SourceFactory};
+use loadgen::source::{RequestId, RequestSource, SourceFactory};
 use loadgen::traffic::ScenarioSource;
 
-/// Renders `count` requests of one lane, answering each as the reference server would (POST:
-/// 201 with a fresh id from `id`, PUT: 204, others: 200), and lists them one per line.
-fn render(lane: &mut dyn RequestSource, count: usize, id: &mut dyn FnMut(u64) -> String) -> String {
+/// Renders `count` requests of lane `index` of `lanes` (requests index, index + lanes, ...
+/// of a run seeded with `seed`, as the engine stripes them), answering each as the reference
+/// server would (POST: 201 with a fresh id from `id`, PUT: 204, others: 200), and lists them
+/// one per line.
+fn render(
+    lane: &mut dyn RequestSource,
+    (index, lanes, seed): (u64, u64, u64),
+    count: usize,
+    id: &mut dyn FnMut(u64) -> String,
+) -> String {
     let mut out = String::new();
     for n in 0..count as u64 {
-        let r = lane.next_request();
+        let r = lane.next_request(RequestId::new(seed, index + n * lanes));
         let headers: Vec<String> = r
             .headers
             .iter()
@@ -70,7 +80,7 @@ fn twitter_requests_for_seed_1_are_unchanged() {
     let mut rendered = String::new();
     for index in [0, 15] {
         let mut lane = source.lane(index, 16, 1);
-        rendered += &render(lane.as_mut(), 300, &mut |n| {
+        rendered += &render(lane.as_mut(), (index as u64, 16, 1), 300, &mut |n| {
             (n * 7919 % 100_003).to_string()
         });
     }
@@ -115,7 +125,7 @@ fn every_segment_kind_for_seed_9_is_unchanged() {
     let source = ScenarioSource::from_scenario(&scenario).unwrap();
     let mut lane = source.lane(1, 3, 9);
     // Captured ids are strings with characters each context escapes differently.
-    let rendered = render(lane.as_mut(), 200, &mut |n| {
+    let rendered = render(lane.as_mut(), (1, 3, 9), 200, &mut |n| {
         format!("\"a b/\\\"{n}\\\\\\n\"")
     });
     check("every_segment_seed9.txt", &rendered);

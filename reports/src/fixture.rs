@@ -99,6 +99,7 @@ pub fn build_run(scenario: &str, duration_s: u64, actions: &[ActionSpec]) -> Run
             seed: Some(42),
             ..Settings::default()
         },
+        shard: None,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod junit;
 pub mod merge;
 pub mod run;
 pub mod saturation;
+pub mod shards;
 pub mod slo;
 pub mod summary;
 pub mod units;

@@ -14,6 +14,9 @@
 //!   upper bound of the true percentile (exact when one input covers the second).
 //! - SLO checks are re-evaluated on the merged run from the first input's recorded thresholds.
 //! - Runs of different scenarios are refused unless forced.
+//! - Shard results (SPEC section 10) merge only with the other shards of their run, each once,
+//!   all of them unless `allow_partial` ([`crate::shards`]); the merged run's `shard` object
+//!   lists the shards it holds, the missing ones, and the spread of their start lags.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,11 +48,33 @@ fn parse_time(input: &Input) -> Result<SystemTime, ReportError> {
     })
 }
 
+/// How `merge` treats its inputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Merge runs of different scenarios too.
+    pub force: bool,
+    /// Merge the shards of a run even if some are missing (the result is marked partial).
+    pub allow_partial: bool,
+}
+
 /// Merges `inputs` (at least one). With `force`, runs of different scenarios are merged too.
 pub fn merge(inputs: &[Input], force: bool) -> Result<RunResult, ReportError> {
+    merge_with(
+        inputs,
+        &Options {
+            force,
+            allow_partial: false,
+        },
+    )
+}
+
+/// Merges `inputs` (at least one) as `options` say.
+pub fn merge_with(inputs: &[Input], options: &Options) -> Result<RunResult, ReportError> {
+    let force = options.force;
     let first = inputs.first().ok_or_else(|| {
         ReportError::Invalid("nothing to merge: give one or more run files".into())
     })?;
+    let shard = crate::shards::check(inputs, options.allow_partial)?;
     if !force {
         if let Some(other) = inputs.iter().find(|i| i.run.scenario != first.run.scenario) {
             return Err(ReportError::Invalid(format!(
@@ -122,6 +147,7 @@ pub fn merge(inputs: &[Input], force: bool) -> Result<RunResult, ReportError> {
         timeline: merge_timelines(inputs, &starts, start),
         slo: SloOutcome::default(),
         settings: merge_settings(inputs),
+        shard,
     };
     merged.saturated = crate::saturation::is_saturated(&merged);
     let spec = crate::slo::spec_from_checks(&first_slo.checks)?;
@@ -261,6 +287,8 @@ fn merge_settings(inputs: &[Input]) -> Settings {
             unsent,
             unfinished,
             mix,
+            start_at,
+            start_lag_us,
         } = &input.run.settings;
         let first = n == 0;
         out.scenario_file = shared(first, out.scenario_file, scenario_file);
@@ -278,6 +306,13 @@ fn merge_settings(inputs: &[Input]) -> Settings {
         if first {
             out.mix = mix.clone();
         }
+        out.start_at = shared(first, out.start_at, start_at);
+        // The latest start: the run was under way everywhere from then on.
+        out.start_lag_us = match (first, out.start_lag_us, *start_lag_us) {
+            (true, _, lag) => lag,
+            (false, Some(a), Some(b)) => Some(a.max(b)),
+            (false, a, b) => a.or(b),
+        };
     }
     out
 }

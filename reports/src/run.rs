@@ -59,6 +59,48 @@ pub struct RunResult {
     /// Extension: how the run was set up.
     #[serde(default)]
     pub settings: Settings,
+    /// Extension (SPEC section 10): which shard of a distributed run this is, or for a merged
+    /// run, which shards it holds. Absent for runs that were not sharded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// Extension: a shard's place in a distributed run (`napkin load --shard I/N`), or what a
+/// merge of shards holds.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// This shard's index, 0-based; absent in a merged run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    /// Shards in the whole run (N).
+    pub count: u32,
+    /// The distributed run's id; every shard of one run has the same.
+    pub run_id: String,
+    /// Merged runs: the shards merged, by index, each with its start lag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<ShardStart>,
+    /// Merged runs: the indices of shards that were not merged (`--allow-partial`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<u32>,
+    /// Merged runs: some shards are missing, so the counts are not the whole run's.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub partial: bool,
+    /// Merged runs: the spread (latest minus earliest) of the shards' start lags,
+    /// microseconds; each lag is read from its own machine's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_skew_us: Option<i64>,
+}
+
+/// One merged shard: its index and its `settings.start_lag_us`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardStart {
+    pub index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_lag_us: Option<i64>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -208,4 +250,11 @@ pub struct Settings {
     pub unfinished: u64,
     /// Action name -> share of the traffic mix (0..1).
     pub mix: BTreeMap<String, f64>,
+    /// `--start-at`: the requested wall-clock start of the run (its warm-up), RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// With `start_at`: how late the run's first request went out against its intended
+    /// wall-clock time, microseconds (negative: early), by this machine's clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_lag_us: Option<i64>,
 }

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::error::ReportError;
 use crate::histogram::{decode, stats};
-use crate::run::{ErrorCounts, RunResult, ScopeResult, Settings, SloOutcome, TimelinePoint};
+use crate::run::{
+    ErrorCounts, RunResult, ScopeResult, Settings, ShardInfo, SloOutcome, TimelinePoint,
+};
 use crate::units::fmt_us;
 
 /// Percentiles of the ladder, in percent; `max` follows them.
@@ -39,6 +41,9 @@ pub struct Summary {
     pub timeline: Vec<TimelinePoint>,
     pub slo: SloOutcome,
     pub settings: Settings,
+    /// Shard runs and merges of shards: which part of which distributed run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
 }
 
 /// One scope (`all` or an action).
@@ -181,6 +186,7 @@ impl Summary {
             timeline: run.timeline.clone(),
             slo: run.slo.clone(),
             settings: run.settings.clone(),
+            shard: run.shard.clone(),
         })
     }
 }

@@ -38,6 +38,10 @@ pub fn run(args: CheckArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         );
     }
     let outcome = reports::slo::evaluate(&run, &spec);
+    if let Some(shard) = &run.shard {
+        // Say which part of a distributed run is gated, above all when it is not all of it.
+        writeln!(out, "{}", reports::shards::describe_line(shard))?;
+    }
     if let Some(path) = &args.junit {
         let xml = reports::junit::junit_xml(&run.scenario, &outcome)?;
         reports::io::write_atomic(path, xml.as_bytes())?;

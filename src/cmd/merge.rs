@@ -1,11 +1,13 @@
 //! `napkin merge`: exact merge of runs made by several generator processes at the same time
 //! (histograms added, counts summed, timelines aligned by wall-clock second; semantics in
-//! docs/reports.md and `reports::merge`). Exit 1 when the merged run fails its SLO checks.
+//! docs/reports.md and `reports::merge`). Shard results (`napkin load --shard I/N`) merge
+//! only with the other shards of their run, all of them unless `--allow-partial`
+//! (docs/distributed.md). Exit 1 when the merged run fails its SLO checks.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use reports::merge::{merge, Input};
+use reports::merge::{merge_with, Input, Options};
 
 /// Arguments of `napkin merge`.
 #[derive(Debug, clap::Args)]
@@ -19,6 +21,10 @@ pub struct MergeArgs {
     /// Merge runs of different scenarios too.
     #[arg(long)]
     pub force: bool,
+    /// Merge the shards of a distributed run even when some are missing; the result is
+    /// marked partial (`shard.partial`, `shard.missing`).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 pub fn run(args: MergeArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
@@ -35,7 +41,11 @@ pub fn run(args: MergeArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
             })
         })
         .collect::<Result<Vec<_>, reports::ReportError>>()?;
-    let merged = merge(&inputs, args.force)?;
+    let options = Options {
+        force: args.force,
+        allow_partial: args.allow_partial,
+    };
+    let merged = merge_with(&inputs, &options)?;
     let mut text = serde_json::to_string_pretty(&merged)?;
     text.push('\n');
     reports::io::write_atomic(&args.output, text.as_bytes())?;
@@ -55,6 +65,9 @@ pub fn run(args: MergeArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
             ", SLO FAIL".to_string()
         }
     )?;
+    if let Some(shard) = &merged.shard {
+        writeln!(out, "{}", reports::shards::describe_line(shard))?;
+    }
     Ok(if merged.slo.pass {
         crate::exit::OK
     } else {

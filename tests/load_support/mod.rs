@@ -1,7 +1,8 @@
 //! Support for the `napkin load` and `napkin capacity` CLI tests: a minimal keep-alive
 //! HTTP/1.1 server on 127.0.0.1:0 (std threads, one per connection) answering every request
 //! with a fixed status, optionally one request at a time with a fixed service time (a server
-//! of known capacity); scenario files written to a temp dir, and `napkin load` run in-process.
+//! of known capacity), recording what it received; scenario files written to a temp dir, and
+//! `napkin load` run in-process.
 
 #![allow(dead_code)]
 
@@ -10,11 +11,15 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+/// Every request received: when it was read whole, and `METHOD TARGET BODY`.
+type Seen = Arc<Mutex<Vec<(SystemTime, String)>>>;
 
 pub struct Http {
     pub addr: SocketAddr,
     pub requests: Arc<AtomicU64>,
+    pub seen: Seen,
 }
 
 impl Http {
@@ -34,15 +39,39 @@ impl Http {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
-        let count = requests.clone();
+        let seen: Seen = Arc::default();
+        let (count, log) = (requests.clone(), seen.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().take(1_000) {
                 let Ok(stream) = stream else { return };
-                let (count, serial) = (count.clone(), serial.clone());
-                std::thread::spawn(move || serve(stream, status, &count, serial));
+                let (count, serial, log) = (count.clone(), serial.clone(), log.clone());
+                std::thread::spawn(move || serve(stream, status, &count, serial, &log));
             }
         });
-        Http { addr, requests }
+        Http {
+            addr,
+            requests,
+            seen,
+        }
+    }
+
+    /// The requests received so far as `METHOD TARGET BODY`, sorted (a multiset).
+    pub fn received(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear(&self) {
+        self.seen.lock().unwrap().clear();
+        self.requests.store(0, Ordering::SeqCst);
     }
 
     pub fn url(&self) -> String {
@@ -53,13 +82,14 @@ impl Http {
 /// One lock shared by every connection, and the service time held under it.
 type Serial = Option<(Arc<Mutex<()>>, Duration)>;
 
-fn serve(stream: TcpStream, status: u16, count: &AtomicU64, serial: Serial) {
+fn serve(stream: TcpStream, status: u16, count: &AtomicU64, serial: Serial, log: &Seen) {
     let _ = stream.set_nodelay(true);
     let mut out = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     loop {
         let mut length = 0usize;
         let mut line = String::new();
+        let mut request_line = String::new();
         // Request line and headers, up to the empty line.
         loop {
             line.clear();
@@ -70,6 +100,10 @@ fn serve(stream: TcpStream, status: u16, count: &AtomicU64, serial: Serial) {
             let l = line.trim_end();
             if l.is_empty() {
                 break;
+            }
+            if request_line.is_empty() {
+                // `GET /path HTTP/1.1` -> `GET /path`
+                request_line = l.rsplit_once(' ').map_or(l, |(head, _)| head).to_string();
             }
             if let Some((k, v)) = l.split_once(':') {
                 if k.eq_ignore_ascii_case("content-length") {
@@ -85,6 +119,8 @@ fn serve(stream: TcpStream, status: u16, count: &AtomicU64, serial: Serial) {
             let _one_at_a_time = lock.lock().unwrap();
             std::thread::sleep(*service);
         }
+        let entry = format!("{request_line} {}", String::from_utf8_lossy(&body));
+        log.lock().unwrap().push((SystemTime::now(), entry));
         count.fetch_add(1, Ordering::SeqCst);
         let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 10\r\n\r\n{{\"id\": 42}}");
         if out.write_all(resp.as_bytes()).is_err() {

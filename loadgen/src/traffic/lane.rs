@@ -2,6 +2,10 @@
 //! templates, and feeds captured response fields into the lane's own pools. Nothing here is
 //! shared mutably between lanes, so the hot path takes no locks.
 //!
+//! Every draw of a request (its action, ids, text, ints, pool picks) comes from that request's
+//! own stream ([`RequestId::rng`]), so request n of a run is the same whichever lane or shard
+//! renders it; only what a capture pool holds depends on the lane's own responses.
+//!
 //! Rendering escapes values for where they land: in a path, bytes outside the URL-unreserved set
 //! are percent-encoded; in a body, JSON string specials are escaped (numbers are unaffected); in
 //! a header, control characters become spaces. `{{text N}}` is lower-case words separated by
@@ -17,8 +21,7 @@ use rand::Rng;
 
 use super::pool::Pool;
 use super::Shared;
-use crate::arrivals::lane_rng;
-use crate::source::{PreparedRequest, RequestSource, Verdict};
+use crate::source::{PreparedRequest, RequestId, RequestSource, Verdict};
 
 /// Where a rendered value lands, which decides its escaping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,35 +33,26 @@ enum Context {
 
 pub(crate) struct ScenarioLane {
     shared: Arc<Shared>,
-    draws: Draws,
+    pools: Vec<Pool>,
     deferred: u64,
     /// Capacity hints: the longest path and body rendered so far.
     path_hint: usize,
     body_hint: usize,
 }
 
-/// The lane's mutable randomness and memory, apart from the shared plans so rendering can
-/// borrow both at once.
-struct Draws {
+/// One request's draws: its random stream, its number (`{{seq}}`) and the lane's pools.
+struct Draws<'a> {
     rng: SmallRng,
-    pools: Vec<Pool>,
-    /// Next `{{seq}}` value; lanes interleave so values are unique across the run.
     seq: u64,
-    seq_step: u64,
+    pools: &'a [Pool],
 }
 
 impl ScenarioLane {
-    pub fn new(shared: Arc<Shared>, index: usize, lanes: usize, seed: u64) -> ScenarioLane {
+    pub fn new(shared: Arc<Shared>) -> ScenarioLane {
         let pools = vec![Pool::default(); shared.pools];
         ScenarioLane {
             shared,
-            draws: Draws {
-                // A different stream from the same lane's arrival schedule.
-                rng: lane_rng(seed ^ 0x5EED_7AFF_1C00_0000, index),
-                pools,
-                seq: index as u64 + 1,
-                seq_step: lanes.max(1) as u64,
-            },
+            pools,
             deferred: 0,
             path_hint: 64,
             body_hint: 64,
@@ -69,18 +63,15 @@ impl ScenarioLane {
         self.shared.plans[action]
             .needs
             .iter()
-            .all(|&p| !self.draws.pools[p].is_empty())
+            .all(|&p| !self.pools[p].is_empty())
     }
 
     /// A weighted pick; when the pick must wait for a pool, a weighted pick among the actions
     /// that can go (the build guarantees there is one).
-    fn pick(&mut self) -> usize {
+    fn pick(&mut self, rng: &mut SmallRng) -> usize {
         let plans = &self.shared.plans;
         let total = self.shared.total_weight;
-        let first = weighted(
-            plans.iter().map(|p| p.weight),
-            total * self.draws.rng.random::<f64>(),
-        );
+        let first = weighted(plans.iter().map(|p| p.weight), total * rng.random::<f64>());
         if self.ready(first) {
             return first;
         }
@@ -89,11 +80,11 @@ impl ScenarioLane {
             .map(|i| if self.ready(i) { plans[i].weight } else { 0.0 })
             .collect();
         let total: f64 = ready.iter().sum();
-        weighted(ready.into_iter(), total * self.draws.rng.random::<f64>())
+        weighted(ready.into_iter(), total * rng.random::<f64>())
     }
 }
 
-impl Draws {
+impl Draws<'_> {
     fn render(
         &mut self,
         shared: &Shared,
@@ -111,10 +102,7 @@ impl Draws {
                 }
                 Segment::Text(n) => push_text(out, &mut self.rng, n, context),
                 Segment::Int(lo, hi) => push_i64(out, self.rng.random_range(lo..=hi)),
-                Segment::Seq => {
-                    push_u64(out, self.seq);
-                    self.seq += self.seq_step;
-                }
+                Segment::Seq => push_u64(out, self.seq),
             }
         }
     }
@@ -137,13 +125,19 @@ fn weighted(weights: impl Iterator<Item = f64>, x: f64) -> usize {
 }
 
 impl RequestSource for ScenarioLane {
-    fn next_request(&mut self) -> PreparedRequest {
-        let action = self.pick();
+    fn next_request(&mut self, id: RequestId) -> PreparedRequest {
+        let mut rng = id.rng();
+        let action = self.pick(&mut rng);
         let shared = &*self.shared;
         let plan = &shared.plans[action];
+        let mut draws = Draws {
+            rng,
+            // 1-based, unique in the run: the request's number.
+            seq: id.number + 1,
+            pools: &self.pools,
+        };
         let mut path = Vec::with_capacity(self.path_hint);
-        self.draws
-            .render(shared, &plan.path, Context::Path, &mut path);
+        draws.render(shared, &plan.path, Context::Path, &mut path);
         self.path_hint = self.path_hint.max(path.len());
         let mut headers = Vec::with_capacity(plan.headers.len());
         for (name, part) in &plan.headers {
@@ -151,7 +145,7 @@ impl RequestSource for ScenarioLane {
                 HeaderPart::Fixed(v) => v.clone(),
                 HeaderPart::Template(t) => {
                     let mut buf = Vec::new();
-                    self.draws.render(shared, t, Context::Header, &mut buf);
+                    draws.render(shared, t, Context::Header, &mut buf);
                     HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static(""))
                 }
             };
@@ -161,7 +155,7 @@ impl RequestSource for ScenarioLane {
             None => Bytes::new(),
             Some(t) => {
                 let mut buf = Vec::with_capacity(self.body_hint);
-                self.draws.render(shared, t, Context::Body, &mut buf);
+                draws.render(shared, t, Context::Body, &mut buf);
                 self.body_hint = self.body_hint.max(buf.len());
                 Bytes::from(buf)
             }
@@ -196,9 +190,9 @@ impl RequestSource for ScenarioLane {
         let mut verdict = Verdict::Success;
         for Capture { pool, field } in &plan.captures {
             match lookup(&json, field) {
-                Some(serde_json::Value::String(s)) => self.draws.pools[*pool].push(s),
+                Some(serde_json::Value::String(s)) => self.pools[*pool].push(s),
                 Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
-                    self.draws.pools[*pool].push(&v.to_string())
+                    self.pools[*pool].push(&v.to_string())
                 }
                 _ => verdict = Verdict::CaptureMissing,
             }

@@ -1,8 +1,9 @@
 //! The scenario's traffic as a [`SourceFactory`]: each action is chosen with probability
 //! proportional to its requests/day from the estimator (so `napkin estimate` and `napkin load`
 //! describe the same traffic), its `request:` templates, validated and compiled by the
-//! estimator, are rendered per request by [`lane`], ids come from the `load.keys` spaces and
-//! captured values from bounded, per-lane capture pools.
+//! estimator, are rendered per request by [`lane`] from the request's own random stream (the
+//! same request in every sharding), ids come from the `load.keys` spaces and captured values
+//! from bounded, per-lane capture pools.
 //!
 //! Only actions with a `request:` block take part. An action whose template draws from a pool
 //! that is still empty gives its turn to another action (counted as deferred).
@@ -154,13 +155,9 @@ impl SourceFactory for ScenarioSource {
         &self.actions
     }
 
-    fn lane(&self, index: usize, lanes: usize, seed: u64) -> Box<dyn RequestSource> {
-        Box::new(lane::ScenarioLane::new(
-            self.shared.clone(),
-            index,
-            lanes,
-            seed,
-        ))
+    fn lane(&self, _index: usize, _lanes: usize, _seed: u64) -> Box<dyn RequestSource> {
+        // Draws come from each request's id; the lane holds its capture pools.
+        Box::new(lane::ScenarioLane::new(self.shared.clone()))
     }
 }
 

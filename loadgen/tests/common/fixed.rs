@@ -8,10 +8,10 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 use rand::distr::weighted::WeightedIndex;
 use rand::distr::Distribution;
-use rand::rngs::SmallRng;
-use rand::SeedableRng;
 
-use loadgen::source::{ActionInfo, PreparedRequest, RequestSource, SourceFactory, Verdict};
+use loadgen::source::{
+    ActionInfo, PreparedRequest, RequestId, RequestSource, SourceFactory, Verdict,
+};
 
 /// Why a list of fixed actions cannot be a source.
 #[derive(Debug, PartialEq, Eq)]
@@ -46,10 +46,8 @@ impl FixedAction {
     }
 }
 
-/// Distinguishes the request-choice random streams from other per-lane streams of a run.
-const FIXED_STREAM: u64 = 0x5EED_F1C5_D0A1_7E11;
-
-/// Fixed requests chosen by weight; one [`RequestSource`] per lane, seeded per lane.
+/// Fixed requests chosen by weight, each request's pick drawn from its own
+/// [`RequestId::rng`] (so request n is the same in every lane and shard).
 #[derive(Debug)]
 pub struct FixedFactory {
     actions: std::sync::Arc<[FixedAction]>,
@@ -88,36 +86,27 @@ impl SourceFactory for FixedFactory {
         &self.infos
     }
 
-    fn lane(&self, index: usize, _lanes: usize, seed: u64) -> Box<dyn RequestSource> {
+    fn lane(&self, _index: usize, _lanes: usize, _seed: u64) -> Box<dyn RequestSource> {
         Box::new(FixedSource {
             actions: self.actions.clone(),
             index: self.index.clone(),
             single: self.actions.len() == 1,
-            rng: SmallRng::seed_from_u64(lane_seed(seed, index)),
         })
     }
-}
-
-/// The seed of lane `index`'s request choices. [`FIXED_STREAM`] keeps these streams apart
-/// from the arrival schedules' lane streams ([`loadgen::arrivals::lane_rng`]), which mix the
-/// same seed with the same multiplier.
-pub fn lane_seed(seed: u64, index: usize) -> u64 {
-    seed ^ FIXED_STREAM ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 struct FixedSource {
     actions: std::sync::Arc<[FixedAction]>,
     index: WeightedIndex<f64>,
     single: bool,
-    rng: SmallRng,
 }
 
 impl RequestSource for FixedSource {
-    fn next_request(&mut self) -> PreparedRequest {
+    fn next_request(&mut self, id: RequestId) -> PreparedRequest {
         let i = if self.single {
             0
         } else {
-            self.index.sample(&mut self.rng)
+            self.index.sample(&mut id.rng())
         };
         let a = &self.actions[i];
         PreparedRequest {

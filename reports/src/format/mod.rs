@@ -103,5 +103,9 @@ pub(crate) fn headline(s: &crate::summary::Summary) -> String {
         line.push('\n');
         line.push_str(&words.replacen("saturated:", "SATURATED:", 1));
     }
+    if let Some(shard) = &s.shard {
+        line.push('\n');
+        line.push_str(&crate::shards::describe_line(shard));
+    }
     line
 }

@@ -36,6 +36,28 @@ pub fn banner(
         }
         Model::Closed { users, .. } => format!("closed model, {users} users"),
     };
+    let load = if s.shard.is_whole() {
+        load
+    } else {
+        let (total, what) = match s.model {
+            Model::Open { .. } => (s.connections, "connections"),
+            Model::Closed { users, .. } => (users, "users"),
+        };
+        let (i, n) = (s.shard.index(), s.shard.count());
+        format!(
+            "{load} in all; this is shard {}: {} of the {what}{}",
+            s.shard,
+            s.shard.share(total as usize),
+            match s.model {
+                Model::Open { .. } => format!(
+                    ", requests {i}, {}, {}, ... of the schedule",
+                    i + n,
+                    i + 2 * n
+                ),
+                Model::Closed { .. } => String::new(),
+            }
+        )
+    };
     let mix: Vec<String> = actions
         .iter()
         .map(|a| format!("{} {:.1}%", a.name, a.weight * 100.0))

@@ -6,9 +6,11 @@
 //! at a target (starting the [`embedded`] server when none is given) and runs it through
 //! `loadgen::run`, [`result`] turns the outcome into a run file (SPEC section 5), [`display`]
 //! shows progress and the final summary, [`output`] checks output paths up front and keeps a
-//! closed stdout (`| head`) from failing the run. `napkin capacity` reuses the session.
+//! closed stdout (`| head`) from failing the run, [`distributed`] reads the flags of a sharded
+//! run. `napkin capacity` reuses the session.
 
 pub mod display;
+pub mod distributed;
 pub mod embedded;
 pub mod output;
 pub mod result;
@@ -21,8 +23,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use loadgen::{ScheduleSpec, SourceFactory, StopHandle};
+use reports::RunResult;
 
 use crate::exit;
+use output::{Destination, Outputs};
 use session::{Ran, Session};
 use settings::{Model, Settings};
 
@@ -63,15 +67,32 @@ pub struct LoadArgs {
     /// Closed model: pause of each user between a response and its next request.
     #[arg(long, value_name = "D")]
     pub think_time: Option<String>,
-    /// Write the run result (JSON, SPEC section 5) here, atomically.
+    /// Write the run result (JSON, SPEC section 5) here, atomically; `-` writes it to stdout
+    /// and nothing else there (the summary goes to stderr), e.g. for collecting results from
+    /// container logs.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Write an HdrHistogram interval log (one line per action per second) here.
+    /// Write an HdrHistogram interval log (one line per action per second) here; `-` for
+    /// stdout (then the summary goes to stderr).
     #[arg(long, value_name = "FILE")]
     pub hlog: Option<PathBuf>,
     /// Generator threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Run shard I of an N-way distributed run (0 <= I < N): request k of the schedule is
+    /// shard k mod N's; connections and users are divided, the rate is the whole run's. Give
+    /// every shard the same flags but I (docs/distributed.md).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Start the run (its warm-up) at this wall-clock time, RFC 3339, e.g.
+    /// 2026-12-01T12:00:00Z: shards given the same time start together (clocks synchronised
+    /// by NTP). It may have passed by at most the warm-up.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+    /// Id of the distributed run, recorded in each shard's result so `napkin merge` can tell
+    /// runs apart (default: scenario-seedS-Nshards-STARTTIME).
+    #[arg(long, value_name = "ID", requires = "shard")]
+    pub run_id: Option<String>,
 }
 
 /// Runs `napkin load`, stopping early (with results) on Ctrl-C or SIGTERM.
@@ -85,15 +106,31 @@ pub fn run(args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
 ///
 /// Output paths are checked and the target resolved before anything starts; the run file and
 /// interval log are written before the summary is printed, and a closed stdout (`| head`)
-/// neither fails the command nor changes its exit code.
+/// neither fails the command nor changes its exit code. When an output goes to stdout
+/// (`--out -`), `out` carries that output alone and people's text goes to stderr.
 pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> anyhow::Result<u8> {
-    let out = &mut output::Tolerant::new(out);
-    for (flag, path) in [("--out", &args.out), ("--hlog", &args.hlog)] {
-        if let Some(path) = path {
-            output::check_writable(flag, path)?;
-        }
+    let outputs = Outputs::check(args.out.as_deref(), args.hlog.as_deref())?;
+    if outputs.takes_stdout() {
+        let mut stderr = std::io::stderr();
+        let human = &mut output::Tolerant::new(&mut stderr);
+        run_load(&args, &outputs, human, out, stop)
+    } else {
+        let mut nowhere = std::io::sink();
+        let human = &mut output::Tolerant::new(out);
+        run_load(&args, &outputs, human, &mut nowhere, stop)
     }
-    let (session, settings) = Session::open(&args)?;
+}
+
+/// [`run_with_stop`] once the outputs are known: `out` is for people, `stdout` for an output
+/// sent to standard output.
+fn run_load(
+    args: &LoadArgs,
+    outputs: &Outputs,
+    out: &mut dyn Write,
+    stdout: &mut dyn Write,
+    stop: &StopHandle,
+) -> anyhow::Result<u8> {
+    let (session, settings) = Session::open(args)?;
     writeln!(
         out,
         "{}",
@@ -104,13 +141,17 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
             session.factory.actions()
         )
     )?;
-    let mut live = display::Live::start(args.hlog.as_deref())?;
+    if let Some(line) = distributed::announcement(&settings, std::time::SystemTime::now()) {
+        writeln!(out, "{line}")?;
+        out.flush()?;
+    }
+    let mut live = display::Live::start(outputs.hlog.as_ref().map(Destination::path))?;
     let ran = session.run(&settings, &mut live, stop);
     let finished = live.finish();
     let slo = session.scenario.load.slo.clone();
     session.close()?;
     let Ran { mut run, outcome } = ran?;
-    let hlog_error = hlog_error(&args, finished, &outcome);
+    let hlog_error = hlog_error(args, finished, &outcome);
     if outcome.deferred > 0 {
         output::note(format_args!(
             "deferred {} draws: their action's capture pool was still empty, so another action went",
@@ -118,13 +159,12 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
         ));
     }
     run.slo = reports::slo::evaluate(&run, &slo);
-    if let Some(path) = &args.out {
-        let json = serde_json::to_vec_pretty(&run).context("serialising the run result")?;
-        reports::io::write_atomic(path, &json)?;
-    }
+    write_run(&run, outputs.run.as_ref(), stdout)?;
     display::summary(out, &run, &outcome)?;
-    if let Some(path) = &args.out {
-        writeln!(out, "run result written to {}", path.display())?;
+    match &outputs.run {
+        Some(Destination::File(path)) => writeln!(out, "run result written to {}", path.display())?,
+        Some(Destination::Stdout) => writeln!(out, "run result written to stdout")?,
+        None => {}
     }
     if let Some(e) = hlog_error {
         return Err(e);
@@ -132,11 +172,47 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
     if outcome.all.successes() == 0 {
         return Err(exit::RunFailed(display::nothing_succeeded(&run)).into());
     }
-    Ok(if run.slo.pass {
-        exit::OK
-    } else {
-        exit::GATE_FAILED
-    })
+    Ok(gate(&run, &settings, out)?)
+}
+
+/// The exit code of a run that was carried out: 1 when its SLO failed. A shard of a
+/// distributed run does not gate on its own (its min_rps, say, is a part of the run's): the
+/// run is gated once, by `napkin check` on the merged result.
+fn gate(run: &RunResult, settings: &Settings, out: &mut dyn Write) -> std::io::Result<u8> {
+    if run.slo.pass {
+        return Ok(exit::OK);
+    }
+    if !settings.shard.is_whole() {
+        writeln!(
+            out,
+            "(these SLO checks cover shard {} alone; the run is gated by `napkin check` on the \
+             merged result, so this shard exits 0)",
+            settings.shard
+        )?;
+        return Ok(exit::OK);
+    }
+    Ok(exit::GATE_FAILED)
+}
+
+/// Writes the run result to its file (atomically) or to standard output (whole, at once).
+fn write_run(
+    run: &RunResult,
+    to: Option<&Destination>,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let Some(to) = to else { return Ok(()) };
+    let mut json = serde_json::to_vec_pretty(run).context("serialising the run result")?;
+    json.push(b'\n');
+    match to {
+        Destination::File(path) => reports::io::write_atomic(path, &json)?,
+        Destination::Stdout => {
+            stdout
+                .write_all(&json)
+                .and_then(|()| stdout.flush())
+                .context("writing the run result to stdout")?;
+        }
+    }
+    Ok(())
 }
 
 /// The interval log's failure, if any (it is reported after the run file is written).

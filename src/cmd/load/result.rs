@@ -1,13 +1,19 @@
 //! The engine's outcome as a run file (SPEC section 5 plus documented extensions): histograms
 //! embedded losslessly, one scope per action and `all`. The SLO block is filled in by the
 //! caller once the run is built (the gate reads the run, not the engine).
+//!
+//! A shard's run file describes its own part (SPEC section 10): its share of the offered rate
+//! (`target_rps` = the run's / N), of the connections or users, its own counts; the `shard`
+//! object says which part of which run it is, so that `napkin merge` adds the parts up.
 
 use std::collections::BTreeMap;
 
 use anyhow::Context;
 use estimator::Scenario;
 use loadgen::{ActionTotals, Outcome, RunPlan};
-use reports::{ErrorCounts, RunResult, ScopeResult, SloOutcome, TimelinePoint, RUN_FORMAT};
+use reports::{
+    ErrorCounts, RunResult, ScopeResult, ShardInfo, SloOutcome, TimelinePoint, RUN_FORMAT,
+};
 
 use super::settings::{Model, Settings};
 
@@ -22,6 +28,8 @@ pub fn to_run(
     for a in &outcome.actions {
         actions.insert(a.info.name.clone(), scope(&a.info.name, &a.totals)?);
     }
+    let shard = settings.shard;
+    let part = |total: u32| shard.share(total as usize) as u32;
     let (model, arrivals, target_rps, connections, concurrency) = match settings.model {
         Model::Open { rate } => (
             "open",
@@ -29,11 +37,11 @@ pub fn to_run(
                 estimator::Arrivals::Uniform => "uniform",
                 estimator::Arrivals::Poisson => "poisson",
             },
-            Some(rate),
-            Some(settings.connections),
+            Some(rate / f64::from(shard.count())),
+            Some(part(settings.connections)),
             None,
         ),
-        Model::Closed { users, .. } => ("closed", "none", None, None, Some(users)),
+        Model::Closed { users, .. } => ("closed", "none", None, None, Some(part(users))),
     };
     let mut run = RunResult {
         format: RUN_FORMAT.to_string(),
@@ -91,7 +99,20 @@ pub fn to_run(
                 .iter()
                 .map(|a| (a.info.name.clone(), a.info.weight))
                 .collect(),
+            start_at: settings
+                .start_at
+                .map(|t| humantime::format_rfc3339_millis(t).to_string()),
+            start_lag_us: settings
+                .start_at
+                .and(outcome.start_lag)
+                .map(|lag| lag.micros),
         },
+        shard: settings.run_id.as_ref().map(|run_id| ShardInfo {
+            index: Some(shard.index()),
+            count: shard.count(),
+            run_id: run_id.clone(),
+            ..ShardInfo::default()
+        }),
     };
     run.saturated = reports::saturation::is_saturated(&run);
     Ok(run)

@@ -4,13 +4,14 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context};
 use estimator::units;
 use estimator::{Arrivals, LoadModel, Scenario, SloSpec, Stage};
-use loadgen::{ActionInfo, LoadShape, RunPlan, ScheduleSpec, Target};
+use loadgen::{ActionInfo, LoadShape, RunPlan, ScheduleSpec, Shard, Target};
 
+use super::distributed;
 use super::LoadArgs;
 
 /// Seed of the request sources when none is given.
@@ -58,6 +59,13 @@ pub struct Settings {
     /// Open model: the `load.stages` profile when it sets the rate (then `Model::Open`'s rate
     /// is its peak); empty when a rate is given.
     pub stages: Vec<Stage>,
+    /// The part of the run this process carries out (`--shard`; whole when not given).
+    pub shard: Shard,
+    /// `--start-at`: wall-clock start of the run (its warm-up).
+    pub start_at: Option<SystemTime>,
+    /// `--run-id`, or one derived from the scenario, seed, shard count and start time; set
+    /// when `--shard` is given.
+    pub run_id: Option<String>,
 }
 
 impl Settings {
@@ -89,6 +97,10 @@ impl Settings {
         let warmup = flag_or("--warmup", &args.warmup, load.warmup)?;
         let timeout = flag_or("--timeout", &args.timeout, load.timeout)?;
         let connections = args.connections.unwrap_or(load.connections);
+        let seed = args.seed.unwrap_or(DEFAULT_SEED);
+        let shard = distributed::shard(args)?;
+        let start_at = distributed::start_at(args, warmup, SystemTime::now())?;
+        let run_id = distributed::run_id(args, &scenario.name, seed, start_at)?;
         let s = Settings {
             scenario_file: args.scenario.clone(),
             target,
@@ -98,9 +110,12 @@ impl Settings {
             connections,
             timeout,
             threads: args.threads.unwrap_or(0),
-            seed: args.seed.unwrap_or(DEFAULT_SEED),
+            seed,
             arrivals: load.arrivals,
             stages,
+            shard,
+            start_at,
+            run_id,
         };
         s.validate()?;
         Ok(s)
@@ -121,7 +136,7 @@ impl Settings {
         if matches!(self.model, Model::Open { .. }) && self.connections == 0 {
             bail!("connections must be at least 1 (e.g. --connections 64)");
         }
-        Ok(())
+        distributed::check_division(self)
     }
 
     /// The same run at a constant open-model `rate` (a capacity search step).
@@ -176,6 +191,8 @@ impl Settings {
             timeout: self.timeout,
             threads: self.threads,
             seed: self.seed,
+            shard: self.shard,
+            start_at: self.start_at,
         };
         plan.validate()?;
         Ok(plan)
