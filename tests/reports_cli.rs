@@ -190,9 +190,18 @@ fn compare_exit_codes() {
     let o = napkin(&["compare", s(&a), s(&a)]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("verdict: PASS"));
-    // Same requests over 20 s instead of 10: throughput halves.
+    // Same requests over 20 s instead of 10: throughput halves (every second of the timeline
+    // holds half the requests of a second of the baseline).
     let mut slow = base.clone();
     slow.duration_s = 20.0;
+    slow.timeline = (1..=20)
+        .map(|t| reports::TimelinePoint {
+            t_s: t,
+            requests: reports::fixture::share(base.requests, 20, t),
+            errors: reports::fixture::share(base.errors.total, 20, t),
+            ..base.timeline[(t as usize - 1) / 2].clone()
+        })
+        .collect();
     let b = write_run(dir.path(), "new.json", &slow);
     let o = napkin(&["compare", s(&a), s(&b), "--max-regression", "10%"]);
     assert_eq!(code(&o), 1, "{}", stdout(&o));
@@ -427,7 +436,7 @@ fn an_unreachable_run_fails_latency_gates_and_compare() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["metric"] == "rps")
+        .find(|m| m["metric"] == "ok_rps")
         .unwrap();
     assert_eq!(rps["new"], 0.0);
     assert_eq!(rps["verdict"], "regressed");

@@ -21,8 +21,8 @@ pub mod traffic;
 mod worker;
 
 pub use engine::{
-    run, ActionOutcome, Interval, IntervalSink, NoSink, Outcome, RunError, StopHandle,
-    TimelinePoint,
+    run, ActionOutcome, Interval, IntervalHistograms, IntervalSink, NoSink, Outcome, RunError,
+    StopHandle, TimelinePoint,
 };
 pub use fixed::{FixedAction, FixedError, FixedFactory};
 pub use hdrhistogram::Histogram;

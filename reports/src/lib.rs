@@ -11,7 +11,9 @@ pub mod io;
 pub mod junit;
 pub mod merge;
 pub mod run;
+pub mod samples;
 pub mod slo;
+pub mod stats;
 pub mod summary;
 pub mod units;
 
