@@ -140,6 +140,8 @@ pub struct Comparison {
     pub design: Design,
     pub base_runs: usize,
     pub new_runs: usize,
+    /// Metrics tested for significance (the family Hochberg's adjustment counts).
+    pub tests: usize,
     pub pass: bool,
     /// What limits the comparison (too few runs for `alpha`, runs without per-interval data).
     pub warnings: Vec<String>,
@@ -191,41 +193,33 @@ fn build(
         ));
     };
     let mut scopes = Vec::new();
-    let mut unreachable = Vec::new();
     for name in scope_names(base, new) {
         let b = side(base, &name)?;
         let n = side(new, &name)?;
         let present = |s: &[Option<ScopeData>]| s.iter().any(Option::is_some);
-        let cmp = match (present(&b), present(&n)) {
+        let (verdict, metrics) = match (present(&b), present(&n)) {
             (true, true) => {
-                let mut metrics = Vec::new();
-                for metric in Metric::ALL {
-                    let m = metric::metric(metric, &b, &n, design, tol)?;
-                    if let Some(s) = &m.significance {
-                        if m.verdict != Verdict::TooFewSamples && s.min_p >= tol.alpha {
-                            unreachable.push(format!("{name} {} ({})", m.metric, s.sizes()));
-                        }
-                    }
-                    metrics.push(m);
-                }
-                ScopeComparison {
-                    verdict: scope_verdict(&metrics),
-                    scope: name,
-                    metrics,
-                }
+                let metrics = Metric::ALL
+                    .into_iter()
+                    .map(|m| metric::metric(m, &b, &n, design, tol))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (Verdict::Unchanged, metrics)
             }
-            (true, false) => ScopeComparison {
-                scope: name,
-                verdict: Verdict::Missing,
-                metrics: Vec::new(),
-            },
-            _ => ScopeComparison {
-                scope: name,
-                verdict: Verdict::New,
-                metrics: Vec::new(),
-            },
+            (true, false) => (Verdict::Missing, Vec::new()),
+            _ => (Verdict::New, Vec::new()),
         };
-        scopes.push(cmp);
+        scopes.push(ScopeComparison {
+            scope: name,
+            verdict,
+            metrics,
+        });
+    }
+    let mut all: Vec<&mut MetricDelta> = scopes.iter_mut().flat_map(|s| &mut s.metrics).collect();
+    let tests = metric::adjust_and_decide(&mut all, tol);
+    for s in &mut scopes {
+        if !s.metrics.is_empty() {
+            s.verdict = scope_verdict(&s.metrics);
+        }
     }
     Ok(Comparison {
         base_scenario: first_base.scenario.clone(),
@@ -234,8 +228,9 @@ fn build(
         design,
         base_runs: base.len(),
         new_runs: new.len(),
+        tests,
         pass: !scopes.iter().any(|s| s.verdict.fails()),
-        warnings: warnings(base, new, design, tol, &unreachable),
+        warnings: warnings(base, new, design, tol, tests, &scopes),
         scopes,
     })
 }
@@ -275,9 +270,9 @@ fn warnings(
     new: &[RunResult],
     design: Design,
     tol: Tolerance,
-    unreachable: &[String],
+    tests: usize,
+    scopes: &[ScopeComparison],
 ) -> Vec<String> {
-    let alpha = tol.alpha;
     let mut out = Vec::new();
     let mut scenarios: Vec<&str> = Vec::new();
     for run in base.iter().chain(new) {
@@ -291,43 +286,91 @@ fn warnings(
             scenarios.join(", ")
         ));
     }
-    match design {
-        Design::Runs if mwu_min_p(base.len(), new.len()) >= alpha => out.push(format!(
-            "too few runs for --alpha {alpha}: with {} base and {} new runs the smallest \
-             p-value possible is {:.3}, so no change can be significant; give at least {} runs \
-             per side (or raise --alpha)",
+    if design == Design::Intervals {
+        out.extend(interval_warnings(&base[0], &new[0], tol.alpha, scopes));
+    } else {
+        out.extend(too_few_runs(
             base.len(),
             new.len(),
-            mwu_min_p(base.len(), new.len()),
-            runs_needed(alpha)
-        )),
-        Design::Paired if signed_rank_min_p(base.len()) >= alpha => out.push(format!(
-            "too few rounds for --alpha {alpha}: with {} rounds the smallest p-value possible \
-             is {:.3}, so no change can be significant; run at least {} rounds (or raise \
+            design,
+            tol.alpha,
+            tests,
+        ));
+    }
+    out
+}
+
+/// Several runs (or rounds): whether their number allows a significant change at all, and in
+/// one metric alone (Hochberg: p < alpha / tests).
+fn too_few_runs(nb: usize, nn: usize, design: Design, alpha: f64, tests: usize) -> Option<String> {
+    let alone = alpha / tests.max(1) as f64;
+    let (min_p, unit, needed, sizes): (f64, &str, fn(f64) -> usize, String) =
+        if design == Design::Paired {
+            (
+                signed_rank_min_p(nb),
+                "rounds",
+                pairs_needed,
+                format!("{nb} rounds"),
+            )
+        } else {
+            (
+                mwu_min_p(nb, nn),
+                "runs per side",
+                runs_needed,
+                format!("{nb} base and {nn} new runs"),
+            )
+        };
+    if min_p >= alpha {
+        Some(format!(
+            "too few {unit} for --alpha {alpha}: with {sizes} the smallest p-value possible is \
+             {min_p:.4}, so no change can be significant; use at least {} {unit} (or raise \
              --alpha)",
-            base.len(),
-            signed_rank_min_p(base.len()),
-            pairs_needed(alpha)
-        )),
-        Design::Intervals => {
-            for (side, run) in [("base", &base[0]), ("new", &new[0])] {
-                if !has_interval_histograms(run) {
-                    out.push(format!(
-                        "the {side} run has no per-interval histograms (written by an older \
-                         napkin): its latency percentiles are compared by the tolerances \
-                         alone, without a significance test; record it again to test them"
-                    ));
-                }
-            }
-            if !unreachable.is_empty() {
-                out.push(format!(
-                    "too few intervals to reach p < {alpha} for: {}; run longer or at a \
-                     higher rate",
-                    unreachable.join(", ")
-                ));
-            }
+            needed(alpha)
+        ))
+    } else if min_p >= alone {
+        Some(format!(
+            "with {sizes} the smallest p-value possible is {min_p:.4}: a change is significant \
+             only when it shows in most of the {tests} metrics tested at once (one metric \
+             alone needs p < {alone:.1e}); use at least {} {unit} to catch a change in one \
+             metric",
+            needed(alone)
+        ))
+    } else {
+        None
+    }
+}
+
+/// One run per side: runs without per-interval histograms, metrics with too few intervals.
+fn interval_warnings(
+    base: &RunResult,
+    new: &RunResult,
+    alpha: f64,
+    scopes: &[ScopeComparison],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (side, run) in [("base", base), ("new", new)] {
+        if !has_interval_histograms(run) {
+            out.push(format!(
+                "the {side} run has no per-interval histograms (written by an older napkin): \
+                 its latency percentiles are compared by the tolerances alone, without a \
+                 significance test; record it again to test them"
+            ));
         }
-        _ => {}
+    }
+    let short: Vec<String> = scopes
+        .iter()
+        .flat_map(|s| s.metrics.iter().map(move |m| (s, m)))
+        .filter(|(_, m)| m.verdict != Verdict::TooFewSamples)
+        .filter_map(|(s, m)| Some((s, m, m.significance.as_ref()?)))
+        .filter(|(_, _, x)| x.min_p >= alpha && x.min_p < 1.0)
+        .map(|(s, m, x)| format!("{} {} ({})", s.scope, m.metric, x.sizes()))
+        .collect();
+    if !short.is_empty() {
+        out.push(format!(
+            "too few intervals for any p-value below {alpha}: {}; run longer or at a higher \
+             rate",
+            short.join(", ")
+        ));
     }
     out
 }

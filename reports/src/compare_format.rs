@@ -64,12 +64,13 @@ fn delta(m: &MetricDelta) -> String {
     }
 }
 
-/// `p=0.003 (8+8 intervals)`, `p<0.001 (5+5 runs)`, or `-` without a test.
+/// `p=0.003 (8+8 intervals)`, `p<0.001 (5+5 runs)` (the adjusted p-value), or `-` without a
+/// test.
 fn p_cell(m: &MetricDelta) -> String {
     match &m.significance {
         None => "-".into(),
-        Some(s) if s.p_value < 0.001 => format!("p<0.001 ({})", s.sizes()),
-        Some(s) => format!("p={:.3} ({})", s.p_value, s.sizes()),
+        Some(s) if s.p_adjusted < 0.001 => format!("p<0.001 ({})", s.sizes()),
+        Some(s) => format!("p={:.3} ({})", s.p_adjusted, s.sizes()),
     }
 }
 
@@ -113,8 +114,17 @@ const HEADER: [&str; 7] = [
     "scope", "metric", "base", "new", "delta", "p (n)", "verdict",
 ];
 
-/// The method in one line: samples, test, alpha.
+/// The method in one line: samples, test, alpha, adjustment.
 fn method(c: &Comparison) -> String {
+    format!(
+        "{}; p-values adjusted for the {} metrics tested (Hochberg), so alpha bounds \
+         the chance of any false alarm",
+        design(c),
+        c.tests
+    )
+}
+
+fn design(c: &Comparison) -> String {
     let alpha = c.tolerance.alpha;
     match c.design {
         Design::Intervals => format!(

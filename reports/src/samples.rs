@@ -11,6 +11,8 @@
 //!   for all actions together): each second's errors / requests and (requests - errors) /
 //!   the second's length (the last second of an interrupted run is shorter).
 
+use std::cell::OnceCell;
+
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -80,6 +82,9 @@ pub struct ScopeData<'a> {
     pub scope: &'a ScopeResult,
     /// Latencies recorded in the scope.
     pub latencies: u64,
+    /// The scope's per-second latency histograms, decoded on first use (None: the run has
+    /// none).
+    intervals: OnceCell<Option<Vec<Histogram<u64>>>>,
 }
 
 impl<'a> ScopeData<'a> {
@@ -93,6 +98,7 @@ impl<'a> ScopeData<'a> {
             name,
             scope,
             latencies,
+            intervals: OnceCell::new(),
         }))
     }
 
@@ -125,24 +131,9 @@ impl<'a> ScopeData<'a> {
     pub fn interval_samples(&self, metric: Metric) -> Result<Option<Vec<f64>>, ReportError> {
         let timeline = &self.run.timeline;
         match metric.quantile() {
-            Some(q) => {
-                if !has_interval_histograms(self.run) {
-                    return Ok(None);
-                }
-                let mut hists = Vec::with_capacity(timeline.len());
-                for p in timeline {
-                    let text = if self.name == "all" {
-                        &p.histogram
-                    } else {
-                        p.action_histograms
-                            .get(self.name)
-                            .map_or("", String::as_str)
-                    };
-                    let what = format!("timeline[t_s={}] {} histogram", p.t_s, self.name);
-                    hists.push(decode_or_empty(&what, text)?);
-                }
-                Ok(Some(block_quantiles(&hists, q)))
-            }
+            Some(q) => Ok(self
+                .interval_histograms()?
+                .map(|hists| block_quantiles(hists, q))),
             None if self.name != "all" || timeline.is_empty() => Ok(None),
             None => Ok(Some(
                 timeline
@@ -163,6 +154,32 @@ impl<'a> ScopeData<'a> {
     }
 }
 
+impl ScopeData<'_> {
+    fn interval_histograms(&self) -> Result<Option<&Vec<Histogram<u64>>>, ReportError> {
+        if self.intervals.get().is_none() {
+            let decoded = if has_interval_histograms(self.run) {
+                let mut hists = Vec::with_capacity(self.run.timeline.len());
+                for p in &self.run.timeline {
+                    let text = if self.name == "all" {
+                        &p.histogram
+                    } else {
+                        p.action_histograms
+                            .get(self.name)
+                            .map_or("", String::as_str)
+                    };
+                    let what = format!("timeline[t_s={}] {} histogram", p.t_s, self.name);
+                    hists.push(decode_or_empty(&what, text)?);
+                }
+                Some(hists)
+            } else {
+                None
+            };
+            let _ = self.intervals.set(decoded);
+        }
+        Ok(self.intervals.get().and_then(Option::as_ref))
+    }
+}
+
 /// Whether a run carries per-interval histograms (runs of older versions do not).
 pub fn has_interval_histograms(run: &RunResult) -> bool {
     run.timeline.iter().any(|p| !p.histogram.is_empty())
@@ -172,23 +189,34 @@ pub fn has_interval_histograms(run: &RunResult) -> bool {
 /// values; a remainder too small for a block of its own joins the last block.
 pub fn block_quantiles(hists: &[Histogram<u64>], q: f64) -> Vec<f64> {
     let need = (1.0 / (1.0 - q)).round() as u64;
-    let mut blocks: Vec<Histogram<u64>> = Vec::new();
-    let mut current = new_histogram();
-    for h in hists {
-        current.add(h).expect("same bounds");
-        if current.len() >= need {
-            blocks.push(std::mem::replace(&mut current, new_histogram()));
+    // Block boundaries from the counts alone; most blocks are one histogram (no merging).
+    let mut blocks: Vec<std::ops::Range<usize>> = Vec::new();
+    let (mut start, mut count) = (0, 0);
+    for (i, h) in hists.iter().enumerate() {
+        count += h.len();
+        if count >= need {
+            blocks.push(start..i + 1);
+            (start, count) = (i + 1, 0);
         }
     }
-    if !current.is_empty() {
+    if count > 0 {
         match blocks.last_mut() {
-            Some(last) => last.add(&current).expect("same bounds"),
-            None => blocks.push(current),
+            Some(last) => last.end = hists.len(),
+            None => blocks.push(start..hists.len()),
         }
     }
     blocks
-        .iter()
-        .map(|b| b.value_at_quantile(q) as f64)
+        .into_iter()
+        .map(|r| match &hists[r.clone()] {
+            [one] => one.value_at_quantile(q) as f64,
+            many => {
+                let mut merged = new_histogram();
+                for h in many {
+                    merged.add(h).expect("same bounds");
+                }
+                merged.value_at_quantile(q) as f64
+            }
+        })
         .collect()
 }
 

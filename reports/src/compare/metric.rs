@@ -15,14 +15,18 @@ use crate::stats::{
 pub struct Significance {
     /// `mann_whitney_u`, `wilcoxon_signed_rank`, `fisher_exact` or `binomial`.
     pub test: &'static str,
-    /// Two-sided p-value.
+    /// Two-sided p-value of this test alone.
     pub p_value: f64,
+    /// The p-value adjusted for every metric tested in the comparison (Hochberg):
+    /// significant when below alpha.
+    pub p_adjusted: f64,
     /// What a sample is: `intervals` (per-second values or blocks of seconds), `runs`,
     /// `rounds` (pairs of `napkin ab`) or `requests` (the count tests).
     pub unit: &'static str,
     pub n_base: u64,
     pub n_new: u64,
-    /// The smallest p-value these sample sizes allow (0 for the count tests).
+    /// The smallest p-value these samples allow (1 when every sample is the same, so that
+    /// nothing can differ; 0 for the count tests with something to count).
     pub min_p: f64,
     /// +1 when the new side's samples tend to be larger, -1 smaller.
     #[serde(skip)]
@@ -39,8 +43,17 @@ impl Significance {
         }
     }
 
-    fn rank(test: &'static str, unit: &'static str, r: TestResult, sizes: (usize, usize)) -> Self {
-        let min_p = if unit == "rounds" {
+    /// A rank test's result; `degenerate`: every sample equal (nothing can be significant).
+    fn rank(
+        test: &'static str,
+        unit: &'static str,
+        r: TestResult,
+        sizes: (usize, usize),
+        degenerate: bool,
+    ) -> Self {
+        let min_p = if degenerate {
+            1.0
+        } else if unit == "rounds" {
             signed_rank_min_p(sizes.0)
         } else {
             mwu_min_p(sizes.0, sizes.1)
@@ -48,6 +61,7 @@ impl Significance {
         Significance {
             test,
             p_value: r.p_value,
+            p_adjusted: r.p_value,
             unit,
             n_base: sizes.0 as u64,
             n_new: sizes.1 as u64,
@@ -55,6 +69,20 @@ impl Significance {
             direction: r.direction,
         }
     }
+}
+
+/// Mann–Whitney U of two samples as a [`Significance`].
+fn mwu(unit: &'static str, x: &[f64], y: &[f64]) -> Option<Significance> {
+    let r = mann_whitney_u(x, y)?;
+    let first = x.first().or(y.first());
+    let degenerate = x.iter().chain(y).all(|v| Some(v) == first);
+    Some(Significance::rank(
+        "mann_whitney_u",
+        unit,
+        r,
+        (x.len(), y.len()),
+        degenerate,
+    ))
 }
 
 type Side<'s, 'a> = &'s [Option<ScopeData<'a>>];
@@ -91,12 +119,48 @@ pub(super) fn metric(
     }
     delta.significance = match design {
         Design::Intervals => interval_test(metric, base, new)?,
-        Design::Runs => mann_whitney_u(&bv, &nv)
-            .map(|r| Significance::rank("mann_whitney_u", "runs", r, (bv.len(), nv.len()))),
+        Design::Runs => mwu("runs", &bv, &nv),
         Design::Paired => paired_test(metric, base, new),
     };
-    delta.verdict = decide(metric, b, n, delta.significance.as_ref(), tol);
     Ok(delta)
+}
+
+/// Adjusts the p-values of every tested metric for their number (Hochberg's step-up
+/// procedure, so that `alpha` bounds the chance that any metric of runs without a real
+/// difference is called significant), then gives each metric its verdict. A change seen in
+/// one metric alone needs p < alpha / tests; one seen in every metric at once only p < alpha,
+/// as a real slowdown usually is. Tests that cannot reach `alpha` even alone (too few
+/// samples, or every sample equal) are left out of the count: they can never be significant.
+/// Returns the number of tests counted.
+pub(super) fn adjust_and_decide(metrics: &mut [&mut MetricDelta], tol: Tolerance) -> usize {
+    let mut family: Vec<(usize, f64)> = metrics
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.verdict != Verdict::TooFewSamples)
+        .filter_map(|(i, m)| m.significance.as_ref().map(|s| (i, s)))
+        .filter(|(_, s)| s.min_p < tol.alpha)
+        .map(|(i, s)| (i, s.p_value))
+        .collect();
+    // Largest p first: adjusted p(i) = min over j >= i of (k - j + 1) p(j), ranks ascending.
+    family.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let k = family.len();
+    let mut running: f64 = 1.0;
+    for (from_top, (i, p)) in family.into_iter().enumerate() {
+        running = running.min((from_top + 1) as f64 * p).min(1.0);
+        if let Some(s) = metrics[i].significance.as_mut() {
+            s.p_adjusted = running;
+        }
+    }
+    for m in metrics.iter_mut() {
+        if m.verdict != Verdict::TooFewSamples {
+            let metric = Metric::ALL
+                .into_iter()
+                .find(|x| x.name() == m.metric)
+                .expect("a known metric");
+            m.verdict = decide(metric, m.base, m.new, m.significance.as_ref(), tol);
+        }
+    }
+    k
 }
 
 /// The verdict: significant, leaning the way the values moved, and beyond both tolerances.
@@ -120,8 +184,8 @@ fn decide(
     } else {
         (shrank, grew)
     };
-    let leans_up = |s: &Significance| s.p_value < tol.alpha && s.direction > 0;
-    let leans_down = |s: &Significance| s.p_value < tol.alpha && s.direction < 0;
+    let leans_up = |s: &Significance| s.p_adjusted < tol.alpha && s.direction > 0;
+    let leans_down = |s: &Significance| s.p_adjusted < tol.alpha && s.direction < 0;
     let (up, down) = match sig {
         None => (true, true),
         Some(s) => (leans_up(s), leans_down(s)),
@@ -151,21 +215,22 @@ fn interval_test(
         return Ok(None);
     };
     if let (Some(bs), Some(ns)) = (b.interval_samples(metric)?, n.interval_samples(metric)?) {
-        return Ok(mann_whitney_u(&bs, &ns)
-            .map(|r| Significance::rank("mann_whitney_u", "intervals", r, (bs.len(), ns.len()))));
+        return Ok(mwu("intervals", &bs, &ns));
     }
     let (be, ne) = (b.scope.errors, n.scope.errors);
     let (bok, nok) = (
         b.scope.requests.saturating_sub(be),
         n.scope.requests.saturating_sub(ne),
     );
-    let count_test = |test, p_value, direction: f64| Significance {
+    // Nothing to count on either side (no errors, or no successes): nothing can differ.
+    let count_test = |test, p_value, direction: f64, nothing: bool| Significance {
         test,
         p_value,
+        p_adjusted: p_value,
         unit: "requests",
         n_base: b.scope.requests,
         n_new: n.scope.requests,
-        min_p: 0.0,
+        min_p: if nothing { 1.0 } else { 0.0 },
         direction: if direction > 0.0 {
             1
         } else if direction < 0.0 {
@@ -184,13 +249,19 @@ fn interval_test(
                 "fisher_exact",
                 fisher_exact(be, bok, ne, nok),
                 nr - br,
+                be + ne == 0 || bok + nok == 0,
             ))
         }
         Metric::OkRps if b.run.duration_s > 0.0 && n.run.duration_s > 0.0 => {
             // Given bok + nok successes, bok is binomial with p = base share of the time.
             let (bd, nd) = (b.run.duration_s, n.run.duration_s);
             let p = binomial_test(bok, bok + nok, bd / (bd + nd));
-            Some(count_test("binomial", p, nok as f64 / nd - bok as f64 / bd))
+            Some(count_test(
+                "binomial",
+                p,
+                nok as f64 / nd - bok as f64 / bd,
+                bok + nok == 0,
+            ))
         }
         _ => None,
     })
@@ -213,6 +284,7 @@ fn paired_test(metric: Metric, base: Side, new: Side) -> Option<Significance> {
     if d.is_empty() {
         return None;
     }
+    let degenerate = d.iter().all(|v| *v == 0.0);
     let r = wilcoxon_signed_rank(&d).unwrap_or(TestResult {
         statistic: 0.0,
         p_value: 1.0,
@@ -224,6 +296,7 @@ fn paired_test(metric: Metric, base: Side, new: Side) -> Option<Significance> {
         "rounds",
         r,
         (d.len(), d.len()),
+        degenerate,
     ))
 }
 

@@ -198,13 +198,13 @@ pub fn schedule_for(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Schedu
 }
 
 /// Stops the run on Ctrl-C while alive (a thread waiting on the signal).
-struct CtrlC {
+pub(crate) struct CtrlC {
     done: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl CtrlC {
-    fn install(stop: StopHandle) -> Option<CtrlC> {
+    pub(crate) fn install(stop: StopHandle) -> Option<CtrlC> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
