@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use reports::compare::{compare_runs, Comparison, Tolerance};
+use reports::compare::{compare_paired, compare_runs, Comparison, Tolerance};
 use reports::compare_format::{render_comparison, CompareFormat};
 use reports::RunResult;
 
@@ -22,6 +22,11 @@ pub struct CompareArgs {
     /// New runs to check against the --base runs.
     #[arg(long, num_args = 1.., value_name = "RUN")]
     pub new: Vec<PathBuf>,
+    /// The --base and --new runs are pairs, by position (e.g. the rounds of `napkin ab`:
+    /// --base ab-runs/a-*.json --new ab-runs/b-*.json): compared paired, so that what changed
+    /// between rounds cancels (Wilcoxon signed-rank).
+    #[arg(long)]
+    pub paired: bool,
     #[command(flatten)]
     pub gate: GateArgs,
     /// Compare runs of different scenarios (refused otherwise).
@@ -195,9 +200,22 @@ pub(crate) fn report(
 pub fn run(args: CompareArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let (base, new) = sides(&args)?;
     let paths: Vec<&Path> = base.iter().chain(&new).map(PathBuf::as_path).collect();
+    if args.paired && (args.base.is_empty() || base.len() != new.len()) {
+        anyhow::bail!(
+            "--paired needs --base and --new with as many runs each ({} and {} given): run i \
+             of --base is paired with run i of --new",
+            base.len(),
+            new.len()
+        );
+    }
     let mut runs = read_runs(&paths, args.force)?;
     let new_runs = runs.split_off(base.len());
-    let comparison = compare_runs(&runs, &new_runs, args.gate.tolerance())?;
+    let comparison = if args.paired {
+        let pairs: Vec<(RunResult, RunResult)> = runs.into_iter().zip(new_runs).collect();
+        compare_paired(&pairs, args.gate.tolerance())?
+    } else {
+        compare_runs(&runs, &new_runs, args.gate.tolerance())?
+    };
     report(&comparison, args.format, out)
 }
 
