@@ -3,23 +3,24 @@
 # it catches a real slowdown, on this machine:
 #  1. false alarms: RUNS (>= 10) identical runs of `napkin load scenarios/twitter.yaml` (the
 #     README's main job: embedded reference server, 500 req/s, 8 s measured), compared on
-#     every ordered pair (one run per side), and on SPLITS random pairs of disjoint SIDE-run
-#     sides (several runs per side);
+#     every ordered pair (one run per side), and on SPLITS random pairs of disjoint sides of
+#     each size in SIDES (several runs per side);
 #  2. detection: the same scenario against one reference server (`napkin serve`) behind a
 #     proxy that holds each request for a fixed delay (examples/delay_proxy.rs): DELAY_MS
 #     for the base, DELAY_MS x 1.2 and x 1.5 for the slowed targets (20% and 50% slower
 #     service), RUNS runs of each, interleaved (base, +20%, +50%, rotating) so that the
 #     server's growing state and the machine's drift hit all alike; every base x slowed pair
-#     (one run per side) and SPLITS random SIDE-run sides;
+#     (one run per side) and SPLITS random sides of each size in SIDES;
 #  3. the same interleaved runs as `napkin ab` compares them (`compare --paired`, round i of
 #     the base against round i of the other): A/A (a second proxy with the base delay), +20%,
 #     +50%; and the false alarms of the delayed base against itself, unpaired.
-# Knobs: RUNS (12; also the rounds of part 3), SIDE (5), SPLITS (50), DELAY_MS (10), PORT (18090).
+# Knobs: RUNS (14; also the rounds of part 3), SIDES ("5 7": runs per side of the several-runs
+# comparisons; disjoint splits need 2 x SIDE <= RUNS), SPLITS (50), DELAY_MS (10), PORT (18090).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${RUNS:-12}
-SIDE=${SIDE:-5}
+RUNS=${RUNS:-14}
+SIDES=${SIDES:-"5 7"}
 SPLITS=${SPLITS:-50}
 DELAY_MS=${DELAY_MS:-10}
 PORT=${PORT:-18090}
@@ -42,7 +43,7 @@ import itertools, json, random, statistics, subprocess, sys
 from collections import Counter
 
 napkin, mode, side, splits = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-side = int(side) if side.isdigit() else side
+side_sizes = [int(x) for x in side.split()] if side[:1].isdigit() else []
 rest = sys.argv[5:]
 rng = random.Random(42)
 
@@ -102,11 +103,12 @@ if mode == "same":
     pairs = [(a, b) for a, b in itertools.permutations(runs, 2)]
     report(f"one run per side, every ordered pair of {len(runs)} runs",
            [compare([a], [b]) for a, b in pairs])
-    if len(runs) >= 2 * side:
-        report(f"{side} runs per side, {splits} random disjoint splits",
-               [compare(a, b) for a, b in sides(runs, runs, side)])
-        warn = compare(runs[:side], runs[side:2 * side])[2]["warnings"]
-        for w in warn:
+    for k in side_sizes:
+        if len(runs) < 2 * k:
+            continue
+        report(f"{k} runs per side, {splits} random disjoint splits",
+               [compare(a, b) for a, b in sides(runs, runs, k)])
+        for w in compare(runs[:k], runs[k:2 * k])[2]["warnings"]:
             print(f"    note: {w}")
 else:
     cut = rest.index("--")
@@ -116,11 +118,11 @@ else:
           f"({100.0 * (s50 / b50 - 1):+.1f}%)")
     report("one run per side, every base x slowed pair",
            [compare([a], [b]) for a in base for b in slow])
-    report(f"{side} runs per side, {splits} random picks",
-           [compare(a, b) for a, b in sides(base, slow, side)])
-    warn = compare(base[:side], slow[:side])[2]["warnings"]
-    for w in warn:
-        print(f"    note: {w}")
+    for k in side_sizes:
+        report(f"{k} runs per side, {splits} random picks",
+               [compare(a, b) for a, b in sides(base, slow, k)])
+        for w in compare(base[:k], slow[:k])[2]["warnings"]:
+            print(f"    note: {w}")
 PY
 
 load() { # scenario args..., quiet
@@ -137,7 +139,7 @@ for i in $(seq 1 "$RUNS"); do
   load --out "$TMP/same-$i.json"
   same+=("$TMP/same-$i.json")
 done
-python3 "$TMP/gate.py" "$BIN" same "$SIDE" "$SPLITS" "${same[@]}"
+python3 "$TMP/gate.py" "$BIN" same "$SIDES" "$SPLITS" "${same[@]}"
 
 echo "== 2. detection: reference server behind a ${DELAY_MS} ms delay vs +20% and +50%"
 "$BIN" serve --addr "127.0.0.1:${PORT}" --seed-users 10000 --log-level warn >"$TMP/server.log" 2>&1 &
@@ -173,11 +175,11 @@ for i in $(seq 1 "$RUNS"); do
     esac
   done
 done
-python3 "$TMP/gate.py" "$BIN" "+20% delay" "$SIDE" "$SPLITS" "${base[@]}" -- "${s20[@]}"
-python3 "$TMP/gate.py" "$BIN" "+50% delay" "$SIDE" "$SPLITS" "${base[@]}" -- "${s50[@]}"
+python3 "$TMP/gate.py" "$BIN" "+20% delay" "$SIDES" "$SPLITS" "${base[@]}" -- "${s20[@]}"
+python3 "$TMP/gate.py" "$BIN" "+50% delay" "$SIDES" "$SPLITS" "${base[@]}" -- "${s50[@]}"
 echo "== 3. paired by round, as napkin ab compares (one comparison each)"
 python3 "$TMP/gate.py" "$BIN" paired "A/A (same delay)" 0 "${base[@]}" -- "${aa[@]}"
 python3 "$TMP/gate.py" "$BIN" paired "+20% delay" 0 "${base[@]}" -- "${s20[@]}"
 python3 "$TMP/gate.py" "$BIN" paired "+50% delay" 0 "${base[@]}" -- "${s50[@]}"
 echo "   false alarms of the delayed target against itself (${RUNS} base runs), unpaired:"
-python3 "$TMP/gate.py" "$BIN" same "$SIDE" "$SPLITS" "${base[@]}"
+python3 "$TMP/gate.py" "$BIN" same "$SIDES" "$SPLITS" "${base[@]}"

@@ -322,3 +322,35 @@ fn compare_shows_the_run_files_percentiles() {
     assert_eq!(m("p99"), l.p99 as f64);
     assert_eq!(m("p999"), l.p999 as f64);
 }
+
+#[test]
+fn paired_rounds_cancel_drift() {
+    // 8 rounds on a machine that gets slower every round (+30% per round), the new side
+    // 30% slower than the base in every round.
+    let rounds: Vec<(RunResult, RunResult)> = (0..8)
+        .map(|i| {
+            let base_us = (1000.0 * (1.0 + 0.3 * i as f64)) as u64;
+            (run(2000, base_us, 0, 10), run(2000, base_us * 13 / 10, 0, 10))
+        })
+        .collect();
+    let c = reports::compare::compare_paired(&rounds, Tolerance::default()).unwrap();
+    assert_eq!(c.design, reports::compare::Design::Paired);
+    let p50 = metric_of(&c, "all", "p50");
+    // Every round leans the same way: p = 2 / 2^8.
+    let sig = p50.significance.as_ref().unwrap();
+    assert_eq!(sig.test, "wilcoxon_signed_rank");
+    assert!((sig.p_value - 2.0 / 256.0).abs() < 1e-12, "{sig:?}");
+    assert_eq!(p50.verdict, Verdict::Regressed);
+    assert!(!c.pass);
+    // Unpaired, the drift (base 1.0 to 3.1 ms) hides the same difference.
+    let (base, new): (Vec<RunResult>, Vec<RunResult>) = rounds.iter().cloned().unzip();
+    let c = reports::compare::compare_runs(&base, &new, Tolerance::default()).unwrap();
+    assert_eq!(metric_of(&c, "all", "p50").verdict, Verdict::Unchanged);
+    assert!(c.pass);
+    // The same target twice: nothing.
+    let same: Vec<(RunResult, RunResult)> =
+        rounds.iter().map(|(a, _)| (a.clone(), a.clone())).collect();
+    let c = reports::compare::compare_paired(&same, Tolerance::default()).unwrap();
+    assert!(c.pass);
+    assert_eq!(metric_of(&c, "all", "p50").verdict, Verdict::Unchanged);
+}

@@ -149,6 +149,17 @@ pub fn run(args: AbArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
             reports::stats::pairs_needed(args.gate.alpha)
         );
     }
+    let min_p = reports::stats::signed_rank_min_p(args.rounds as usize);
+    if min_p >= args.gate.alpha {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: {} rounds cannot give a p-value below {min_p:.3}, so nothing can be \
+             significant at --alpha {}; use at least {} rounds for a verdict",
+            args.rounds,
+            args.gate.alpha,
+            reports::stats::pairs_needed(args.gate.alpha)
+        );
+    }
     let (a_url, a_port) = target_url("a", args.a.as_deref(), args.a_cmd.as_deref())?;
     let (b_url, b_port) = target_url("b", args.b.as_deref(), args.b_cmd.as_deref())?;
     check_distinct(&a_url, &b_url, args.force)?;
