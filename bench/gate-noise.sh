@@ -140,6 +140,7 @@ for i in $(seq 1 "$RUNS"); do
   same+=("$TMP/same-$i.json")
 done
 python3 "$TMP/gate.py" "$BIN" same "$SIDES" "$SPLITS" "${same[@]}"
+python3 bench/gate_before.py "${same[@]}"
 
 echo "== 2. detection: reference server behind a ${DELAY_MS} ms delay vs +20% and +50%"
 "$BIN" serve --addr "127.0.0.1:${PORT}" --seed-users 10000 --log-level warn >"$TMP/server.log" 2>&1 &

@@ -513,6 +513,10 @@ fn compare_bad_input_exits_2_with_the_fix() {
             "not both",
         ),
         (vec![], "nothing to compare"),
+        (
+            vec!["--paired", "--base", s(&a), s(&b), "--new", s(&a)],
+            "--paired needs --base and --new with as many runs each",
+        ),
     ];
     for (args, needle) in cases {
         let mut argv = vec!["compare"];
@@ -573,6 +577,17 @@ fn several_runs_per_side_are_samples() {
     assert_eq!(p50["verdict"], "regressed");
     assert_eq!(p50["significance"]["unit"], "runs");
     assert!((p50["significance"]["p_value"].as_f64().unwrap() - 2.0 / 252.0).abs() < 1e-12);
+    // The same runs as pairs (base i against new i), as napkin ab compares its rounds: 5
+    // rounds cannot go below p = 2 / 2^5, and the output says so.
+    let mut argv = vec!["compare", "--paired", "--format", "json", "--base"];
+    argv.extend(base.iter().map(String::as_str));
+    argv.push("--new");
+    argv.extend(new.iter().map(String::as_str));
+    let o = napkin(&argv);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(json["design"], "paired");
+    assert!(stderr(&o).contains("too few rounds"), "{}", stderr(&o));
     // Identical sides: nothing to tell apart.
     let o = compare(&base, &paths("same", 5, 2000), "table");
     assert_eq!(code(&o), 0, "{}", stdout(&o));

@@ -330,7 +330,10 @@ fn paired_rounds_cancel_drift() {
     let rounds: Vec<(RunResult, RunResult)> = (0..8)
         .map(|i| {
             let base_us = (1000.0 * (1.0 + 0.3 * i as f64)) as u64;
-            (run(2000, base_us, 0, 10), run(2000, base_us * 13 / 10, 0, 10))
+            (
+                run(2000, base_us, 0, 10),
+                run(2000, base_us * 13 / 10, 0, 10),
+            )
         })
         .collect();
     let c = reports::compare::compare_paired(&rounds, Tolerance::default()).unwrap();
