@@ -35,6 +35,11 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Exact merge of runs from several generator processes.
     Merge(cmd::merge::MergeArgs),
+    /// Find the highest rate a target sustains within its SLO (or sweep concurrencies and fit
+    /// the Universal Scalability Law).
+    Capacity(cmd::capacity::CapacityArgs),
+    /// Fit the Universal Scalability Law to measured `concurrency,throughput` points.
+    Fit(cmd::fit::FitArgs),
 }
 
 /// Carries out a parsed command line, writing its main output to `out`.
@@ -51,5 +56,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<u8> {
         Command::Ab(args) => cmd::ab::run(args, out),
         Command::Check(args) => cmd::check::run(args, out),
         Command::Merge(args) => cmd::merge::run(args, out),
+        Command::Capacity(args) => cmd::capacity::run(args, out),
+        Command::Fit(args) => cmd::fit::run(args, out),
     }
 }

@@ -184,6 +184,12 @@ fn bad_load_and_request_blocks() {
         "e.g. /users/",
     );
     expect(
+        &format!("{base}    request: {{method: GET, path: '/u/{{{{usr}}}}'}}\n"),
+        "5:34",
+        "actions[0].request.path: action `a`: unknown template name `usr` in `{{usr}}`",
+        "Add a key space under `load.keys`",
+    );
+    expect(
         &format!("{base}    request: {{method: GET, path: /, expect: [700]}}\n"),
         "5:46",
         "actions[0].request.expect[0]: `700` is not an HTTP status",
@@ -280,4 +286,40 @@ fn usage_errors_are_rejected_by_the_parser() {
     // main maps clap errors to exit 2.
     assert!(Cli::try_parse_from(["napkin", "estimate"]).is_err());
     assert!(Cli::try_parse_from(["napkin", "estimate", "x.yaml", "--format", "xml"]).is_err());
+}
+
+#[test]
+fn region_shares_must_add_up_to_100_percent() {
+    expect(
+        "name: x\nactions:\n  - {name: a, per_day: 1}\nregions:\n  - {name: eu, share: 60%}\n  - {name: us, share: 37%}\n",
+        "5:3",
+        "regions: the shares add up to 97% (eu 60% + us 37%)",
+        "they must add up to 100% (within 0.1%)",
+    );
+}
+
+#[test]
+fn region_names_are_unique() {
+    expect(
+        "name: x\nactions:\n  - {name: a, per_day: 1}\nregions:\n  - {name: eu, share: 50%}\n  - {name: eu, share: 50%}\n",
+        "6:12",
+        "regions[1].name: region `eu` is listed twice",
+        "give each region one entry",
+    );
+}
+
+#[test]
+fn utilization_and_redundancy_are_checked() {
+    expect(
+        "name: x\ncapacity: {rps_per_server: 1K, utilization: 0}\nactions:\n  - {name: a, per_day: 1}\n",
+        "2:45",
+        "capacity.utilization: is 0",
+        "e.g. 70%",
+    );
+    expect(
+        "name: x\ncapacity: {rps_per_server: 1K, redundancy: 1.5}\nactions:\n  - {name: a, per_day: 1}\n",
+        "2:44",
+        "capacity.redundancy: `1.5` is not a whole number",
+        "whole number",
+    );
 }

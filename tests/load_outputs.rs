@@ -7,7 +7,7 @@ mod load_support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use load_support::{napkin, scenario, Http};
 
@@ -24,7 +24,6 @@ fn output_paths_in_a_missing_directory_fail_before_anything_is_sent() {
     let missing = dir.path().join("nope");
     for (flag, other) in [("--hlog", "--out"), ("--out", "--hlog")] {
         let bad = missing.join("run.x");
-        let t = Instant::now();
         let (code, text) = napkin(&[
             s(&file),
             "--target",
@@ -34,7 +33,6 @@ fn output_paths_in_a_missing_directory_fail_before_anything_is_sent() {
             other,
             s(&good),
         ]);
-        assert!(t.elapsed() < Duration::from_millis(900), "checked up front");
         assert_eq!(code, 2, "{flag}: {text}");
         let want = format!(
             "cannot write {}: directory {} does not exist",
@@ -44,6 +42,7 @@ fn output_paths_in_a_missing_directory_fail_before_anything_is_sent() {
         assert!(text.contains(&want), "{flag}: {text}");
         assert!(!bad.exists() && !good.exists(), "{flag}: nothing written");
     }
+    // Checked up front: the server never saw a request (the run would send 50/s).
     assert_eq!(server.requests.load(Ordering::SeqCst), 0, "nothing sent");
 }
 
@@ -78,10 +77,9 @@ fn output_paths_under_a_file_or_naming_a_directory_are_rejected() {
 #[test]
 fn a_host_that_does_not_resolve_fails_fast_with_exit_3_and_no_files() {
     let dir = tempfile::tempdir().unwrap();
-    // 30 s: the test would time out if the run went ahead.
+    // Only the up-front check words its message "cannot resolve host"; the run never starts.
     let file = scenario(&dir, "  rate: 50\n  duration: 30s\n");
     let out = dir.path().join("run.json");
-    let t = Instant::now();
     let (code, text) = napkin(&[
         s(&file),
         "--target",
@@ -89,7 +87,6 @@ fn a_host_that_does_not_resolve_fails_fast_with_exit_3_and_no_files() {
         "--out",
         s(&out),
     ]);
-    assert!(t.elapsed() < Duration::from_secs(10), "fails fast");
     assert_eq!(code, 3, "{text}");
     assert!(
         text.contains("cannot resolve host nonexistent.invalid"),
@@ -180,16 +177,20 @@ fn a_failed_run_with_closed_stderr_keeps_exit_3() {
 fn an_interval_log_that_cannot_be_written_during_the_run_is_an_error_after_the_run_file() {
     let server = Http::start(200);
     let dir = tempfile::tempdir().unwrap();
-    let file = scenario(&dir, "  rate: 50\n  duration: 1500ms\n  warmup: 500ms\n");
+    let file = scenario(&dir, "  rate: 50\n  duration: 2s\n  warmup: 1s\n");
     let out = dir.path().join("run.json");
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
     let hlog = logs.join("run.hlog");
-    // The log is created with the first measured second (>= 1.5 s in); its directory passes
-    // the up-front check and disappears before that.
+    // The log is created with the first measured second (2 s in); its directory passes the
+    // up-front check and disappears once the run is under way (its first request is seen).
     let remove = logs.clone();
+    let seen = server.requests.clone();
     let remover = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(400));
+        let give_up = std::time::Instant::now() + Duration::from_secs(30);
+        while seen.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         std::fs::remove_dir(remove).unwrap();
     });
     let (code, text) = napkin(&[

@@ -104,7 +104,7 @@ fn template_errors_exit_2_pointing_at_file_action_and_field() {
         let (code, msg, file) = bad(&format!("'{path}'"), keys);
         assert_eq!(code, 2, "{path}: {msg}");
         let want_prefix = format!(
-            "{}:7:13: action `read`, field `request.path`: ",
+            "{}:7:13: actions[0].request.path: action `read`: ",
             file.display()
         );
         assert!(

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use estimator::{KeyDistribution, KeySpace, LoadSpec};
-use napkin::cmd::embedded::{EmbeddedServer, SeedPlan, DEFAULT_USERS, FOLLOWS_PER_USER};
+use napkin::cmd::load::embedded::{EmbeddedServer, SeedPlan, DEFAULT_USERS, FOLLOWS_PER_USER};
 
 /// Status code of `GET path` over a fresh connection.
 fn get_status(url: &str, path: &str) -> u16 {
@@ -46,6 +46,7 @@ fn scenario(load: LoadSpec) -> estimator::Scenario {
         },
         cache: Default::default(),
         capacity: Default::default(),
+        regions: Vec::new(),
         actions: Vec::new(),
         load,
     }

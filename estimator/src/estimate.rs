@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Serialize, Serializer};
 
+use crate::fleet::RegionPlan;
 use crate::model::{ActionKind, Rate, Scenario};
 use crate::units::DAY_S;
 
@@ -17,6 +18,28 @@ pub struct Estimate {
     pub actions: Vec<ActionEstimate>,
     pub totals: Totals,
     pub servers: Servers,
+    /// The app servers per region, when the scenario has `regions` and `rps_per_server`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionPlan>,
+    /// Where `rps_per_server` came from when it was measured (`napkin estimate --capacity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity_source: Option<CapacitySource>,
+}
+
+/// A measured capacity (`napkin capacity --out`) that replaced `capacity.rps_per_server`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacitySource {
+    /// The capacity file.
+    pub file: String,
+    /// Its `max_rps`: the rate one server sustained within the SLO.
+    pub max_rps: f64,
+    /// The SLO it was measured against.
+    pub slo: String,
+    /// When it was measured (RFC 3339), if the file says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_at: Option<String>,
+    /// The scenario the capacity was measured with.
+    pub scenario: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -108,10 +131,9 @@ fn resolve(
     x
 }
 
-/// Servers needed for `load` at `per_server` each, rounded up (0 when there is no load). A
-/// relative slack of 1e-9 keeps float noise (2.0000000001 servers) from adding a server.
+/// Servers needed for `load` at `per_server` each, rounded up (see [`crate::fleet::servers`]).
 fn servers(load: f64, per_server: Option<f64>) -> Option<u64> {
-    per_server.map(|c| (load / c * (1.0 - 1e-9)).ceil().max(0.0) as u64)
+    per_server.map(|c| crate::fleet::servers(load, c))
 }
 
 /// The capacity estimate of a validated scenario.
@@ -175,8 +197,9 @@ pub fn estimate(s: &Scenario) -> Estimate {
         storage_bytes: storage,
         cache_bytes: cache,
     };
+    let plan = crate::fleet::plan_app(totals.peak_rps, &s.capacity, &s.regions);
     let servers = Servers {
-        app: servers(totals.peak_rps, s.capacity.rps_per_server),
+        app: plan.as_ref().map(|p| p.0),
         storage: servers(storage, s.capacity.storage_per_server.map(|b| b as f64)),
         cache: servers(cache, s.capacity.memory_per_server.map(|b| b as f64)),
     };
@@ -185,6 +208,8 @@ pub fn estimate(s: &Scenario) -> Estimate {
         actions,
         totals,
         servers,
+        regions: plan.map(|p| p.1).unwrap_or_default(),
+        capacity_source: None,
     }
 }
 

@@ -9,28 +9,33 @@
 
 mod error;
 pub mod estimate;
+pub mod fleet;
+pub mod hotkeys;
 pub mod human;
 mod locate;
 pub mod model;
 mod overrides;
 mod raw;
+pub mod template;
 pub mod units;
+pub mod usl;
 mod validate;
+mod validate_fleet;
 mod validate_load;
+mod validate_request;
 mod values;
 
 use std::path::Path;
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 pub use error::ScenarioError;
-pub use estimate::{estimate, ActionEstimate, Estimate, Servers, Totals};
+pub use estimate::{estimate, ActionEstimate, CapacitySource, Estimate, Servers, Totals};
 pub use model::*;
 pub use overrides::Override;
 
 use error::Problem;
 use locate::Locator;
-use validate_load::Placer;
 
 /// Reads and validates a scenario file, applying `overrides` first.
 pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
@@ -52,16 +57,11 @@ pub fn parse_str(
     for o in overrides {
         set.push((o.apply(&mut root)?, o.text()));
     }
-    let locator = Locator::new(text);
-    let place = Placer {
-        origin,
-        locator: &locator,
-    };
     let result = document(&root, "a scenario with `name:` and `actions:`").and_then(|()| {
         let raw: raw::RawScenario = values::typed(root, "")?;
-        validate::scenario(raw, &place)
+        validate::scenario(raw)
     });
-    result.map_err(|p| locate_problem(p, origin, &locator, &set))
+    result.map_err(|p| locate_problem(p, origin, text, &set))
 }
 
 /// Reads SLO thresholds for `napkin check --slo FILE`: a scenario file (its `load.slo`) or a
@@ -73,13 +73,12 @@ pub fn load_slo_file(path: &Path) -> Result<SloSpec, ScenarioError> {
     if root.get("actions").is_some() || root.get("name").is_some() {
         return Ok(parse_str(&text, &origin, &[])?.load.slo);
     }
-    let locator = Locator::new(&text);
     document(&root, "a scenario, or a file with a top-level `slo:` block")
         .and_then(|()| {
             let raw: raw::RawSloFile = values::typed(root, "")?;
             validate_load::slo(raw.slo, "slo", None)
         })
-        .map_err(|p| locate_problem(p, &origin, &locator, &[]))
+        .map_err(|p| locate_problem(p, &origin, &text, &[]))
 }
 
 fn read(path: &Path) -> Result<String, ScenarioError> {
@@ -95,7 +94,7 @@ fn read(path: &Path) -> Result<String, ScenarioError> {
 
 /// YAML text -> value tree (anchors and aliases resolved, `<<` merge keys applied).
 fn parse_yaml(text: &str, origin: &str) -> Result<Value, ScenarioError> {
-    let mut root: Value = serde_yaml::from_str(text).map_err(|e| {
+    let mut root: Value = yaml_serde::from_str(text).map_err(|e| {
         let pos = e.location().map(|l| (l.line(), l.column()));
         let mut msg = e.to_string();
         if let Some((l, c)) = pos {
@@ -129,17 +128,13 @@ fn document(root: &Value, what: &str) -> Result<(), Problem> {
     }
 }
 
-/// Places a problem at the `--set` flag that supplied its value, else at `file:line:column`.
-fn locate_problem(
-    p: Problem,
-    origin: &str,
-    locator: &Locator,
-    set: &[(String, &str)],
-) -> ScenarioError {
+/// Places a problem at the `--set` flag that supplied its value, else at `file:line:column` of
+/// `text`. Only a failing scenario pays for the second read of its text that finds positions.
+fn locate_problem(p: Problem, origin: &str, text: &str, set: &[(String, &str)]) -> ScenarioError {
     let field = (!p.path.is_empty()).then(|| p.path.clone());
     if let Some((_, flag)) = set.iter().find(|(c, _)| overrides::within(&p.path, c)) {
         return ScenarioError::set_flag(flag, field, p.message);
     }
-    let pos = locator.find(&p.path, p.at_key);
+    let pos = Locator::new(text).find(&p.path, p.at_key);
     ScenarioError::at(origin, pos, field, p.message)
 }

@@ -1,6 +1,8 @@
-//! Field path -> `line:column`. serde_yaml's value tree has no positions, so errors found while
-//! validating are placed by walking yaml-rust2's marked parse events of the same text. Aliases
-//! resolve to their anchored node, so an error inside `stored: *tweet` points at the anchor.
+//! Field path -> `line:column`. The value tree of yaml_serde (the maintained serde_yaml fork) has
+//! no positions: only its syntax errors carry one. So an error found while validating is placed
+//! by walking yaml-rust2's marked parse events of the same text, read a second time only when a
+//! scenario has an error (a valid scenario is parsed once). Aliases resolve to their anchored
+//! node, so an error inside `stored: *tweet` points at the anchor.
 
 use std::collections::HashMap;
 
@@ -158,7 +160,7 @@ impl MarkedEventReceiver for Builder {
 
 impl Locator {
     /// Builds the locator; a text that yaml-rust2 cannot parse yields whatever was read before
-    /// the error (serde_yaml reports the syntax error itself).
+    /// the error (yaml_serde reports the syntax error itself).
     pub fn new(text: &str) -> Locator {
         let mut b = Builder::default();
         let _ = Parser::new_from_str(text).load(&mut b, false);

@@ -5,9 +5,13 @@
 //! These types are the contract between `estimator` and its users (`loadgen`, `reports`, the
 //! `napkin` binary). Add fields freely; do not change the meaning of existing ones.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
+
+pub use http::header::{HeaderName, HeaderValue};
+pub use http::Method;
+
+pub use crate::template::{Segment, Template};
 
 /// A whole scenario file, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +27,8 @@ pub struct Scenario {
     pub storage: StoragePolicy,
     pub cache: CachePolicy,
     pub capacity: Capacity,
+    /// `regions:`; empty when not given (then one region holds all traffic).
+    pub regions: Vec<Region>,
     pub actions: Vec<Action>,
     pub load: LoadSpec,
 }
@@ -47,12 +53,40 @@ pub struct CachePolicy {
     pub recent: Option<Duration>,
 }
 
-/// `capacity:` block: per-server capacities used to derive server counts.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// `capacity:` block: per-server capacities used to derive server counts, and how the app
+/// tier is planned from them (docs/scenario.md, "Fleet plan").
+#[derive(Debug, Clone, PartialEq)]
 pub struct Capacity {
     pub rps_per_server: Option<f64>,
     pub storage_per_server: Option<u64>,
     pub memory_per_server: Option<u64>,
+    /// App servers are planned to run at most this share of `rps_per_server`, in (0, 1]
+    /// (default 1).
+    pub utilization: f64,
+    /// N+k: spare app servers per region (default 0).
+    pub redundancy: u32,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            rps_per_server: None,
+            storage_per_server: None,
+            memory_per_server: None,
+            utilization: 1.0,
+            redundancy: 0,
+        }
+    }
+}
+
+/// One entry of `regions:`: a share of the peak traffic, planned on its own app servers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub name: String,
+    /// Share of the traffic, in (0, 1]; the shares of all regions add up to 1.
+    pub share: f64,
+    /// Overrides `capacity.redundancy` for this region.
+    pub redundancy: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -125,23 +159,56 @@ impl Payload {
     }
 }
 
-/// `request:` block of an action. Template strings (`{{user}}`, `{{text 140}}`, ...) are kept
-/// verbatim here; `loadgen` compiles them before a run.
+/// `request:` block of an action, validated and compiled: the load generator only renders it.
+/// Templates (`{{user}}`, `{{text 140}}`, ...) are compiled [`Template`]s whose names are
+/// resolved to indices into [`LoadSpec::keys`] and [`LoadSpec::pools`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestSpec {
-    /// Upper-case HTTP method, e.g. `GET`.
-    pub method: String,
-    /// Path and query, starting with `/`; may contain templates.
-    pub path: String,
-    /// Header name (lower-case) and value template, in file order.
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-    /// (pool, JSON field): remember response field `field` in pool `pool`.
-    pub capture: Vec<(String, String)>,
+    /// HTTP method, upper-case as written (`get` becomes `GET`).
+    pub method: Method,
+    /// Path and query, starting with `/`.
+    pub path: Template,
+    /// Header name (lower-case) and value, in file order.
+    pub headers: Vec<(HeaderName, HeaderPart)>,
+    pub body: Option<Template>,
+    /// Response fields to remember, in file order.
+    pub capture: Vec<Capture>,
     /// Statuses counted as success; empty means any 2xx.
     pub expect: Vec<u16>,
-    /// Where each template string sits, for error messages: field path -> "file:line:column".
-    pub locations: BTreeMap<String, String>,
+}
+
+impl RequestSpec {
+    /// The capture pools the templates draw from (indices into [`LoadSpec::pools`]), sorted,
+    /// without repeats: the request can go once every one of them holds a value.
+    pub fn pools_drawn(&self) -> Vec<usize> {
+        let mut pools: Vec<usize> = self.path.pools().collect();
+        pools.extend(self.body.iter().flat_map(Template::pools));
+        for (_, part) in &self.headers {
+            if let HeaderPart::Template(t) = part {
+                pools.extend(t.pools());
+            }
+        }
+        pools.sort_unstable();
+        pools.dedup();
+        pools
+    }
+}
+
+/// A header value: fixed (checked once, when the scenario is read) or a template rendered per
+/// request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeaderPart {
+    Fixed(HeaderValue),
+    Template(Template),
+}
+
+/// One entry of `capture:`: after a successful response, remember the JSON field at `field`
+/// (a dotted path split at the dots: `tweet.id` is `["tweet", "id"]`) in pool `pool`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capture {
+    /// Index into [`LoadSpec::pools`].
+    pub pool: usize,
+    pub field: Vec<String>,
 }
 
 /// `load:` block: defaults for `napkin load`; CLI flags override.
@@ -151,6 +218,9 @@ pub struct LoadSpec {
     pub target: Option<String>,
     /// Key spaces by name, e.g. `user`.
     pub keys: Vec<KeySpace>,
+    /// Capture pool names, in order of their first `capture:` in the actions (not written in
+    /// `load:`; the requests' templates and captures refer to pools by index into this list).
+    pub pools: Vec<String>,
     /// How the offered load is set; `None` when the block names none.
     pub model: Option<LoadModel>,
     pub arrivals: Arrivals,
@@ -168,6 +238,7 @@ impl Default for LoadSpec {
         LoadSpec {
             target: None,
             keys: Vec::new(),
+            pools: Vec::new(),
             model: None,
             arrivals: Arrivals::Uniform,
             stages: Vec::new(),

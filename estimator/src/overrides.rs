@@ -3,7 +3,7 @@
 //! file. Keys are dotted paths: `users.daily_active`, `storage.retention`,
 //! `actions.post_tweet.per_user_per_day` (an action by name) or `actions[0].per_day` (by index).
 
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::error::{index, join, ScenarioError};
 use crate::locate::{parse_path, Seg};
@@ -38,7 +38,7 @@ impl Override {
                 "the value is empty; write a value after `=`, e.g. users.daily_active=400M",
             ));
         }
-        let value = match serde_yaml::from_str::<Value>(raw) {
+        let value = match yaml_serde::from_str::<Value>(raw) {
             Ok(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => v,
             _ => Value::String(raw.to_string()),
         };
@@ -136,7 +136,7 @@ mod tests {
     use super::*;
 
     fn doc() -> Value {
-        serde_yaml::from_str("users: {daily_active: 1M}\ncache:\nactions:\n  - {name: a, per_day: 1}\n  - {name: b, per_day: 2}\n").unwrap()
+        yaml_serde::from_str("users: {daily_active: 1M}\ncache:\nactions:\n  - {name: a, per_day: 1}\n  - {name: b, per_day: 2}\n").unwrap()
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! (`headers`, `keys`, `slo`) stay as ordered mappings.
 
 use serde::Deserialize;
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,6 +21,8 @@ pub(crate) struct RawScenario {
     pub cache: Option<RawCache>,
     #[serde(default)]
     pub capacity: Option<RawCapacity>,
+    #[serde(default)]
+    pub regions: Option<Vec<RawRegion>>,
     pub actions: Vec<RawAction>,
     #[serde(default)]
     pub load: Option<RawLoad>,
@@ -62,6 +64,19 @@ pub(crate) struct RawCapacity {
     pub storage_per_server: Option<Value>,
     #[serde(default)]
     pub memory_per_server: Option<Value>,
+    #[serde(default)]
+    pub utilization: Option<Value>,
+    #[serde(default)]
+    pub redundancy: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRegion {
+    pub name: String,
+    pub share: Value,
+    #[serde(default)]
+    pub redundancy: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

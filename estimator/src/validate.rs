@@ -1,23 +1,26 @@
 //! Raw scenario -> validated [`Scenario`]: top-level policies, actions, payloads and rates
 //! (including the order-free resolution of `relative` rates and cycle detection). The `load:`
-//! and `request:` blocks are checked in [`crate::validate_load`].
+//! block is checked in [`crate::validate_load`], the `request:` blocks in
+//! [`crate::validate_request`].
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use crate::error::{index, join, Problem};
 use crate::model::*;
 use crate::raw::{RawAction, RawComponent, RawScenario};
 use crate::units::DAY_S;
-use crate::validate_load::{self, Placer};
-use crate::values::{self, typed};
+use crate::validate_fleet;
+use crate::validate_load;
+use crate::validate_request::{self, CheckedRequest};
+use crate::values::{self, check_identifier, typed};
 
 const RATE_KEYS: &str = "per_user_per_day, per_day, per_month, per_second, relative";
 
-/// Validates a whole scenario; `place` gives `file:line:column` for request template fields.
-pub(crate) fn scenario(raw: RawScenario, place: &Placer) -> Result<Scenario, Problem> {
+/// Validates a whole scenario.
+pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
     if raw.name.trim().is_empty() {
         return Err(Problem::new("name", "is empty; give the scenario a name"));
     }
@@ -36,7 +39,8 @@ pub(crate) fn scenario(raw: RawScenario, place: &Placer) -> Result<Scenario, Pro
     };
     let storage = storage(&raw)?;
     let cache = cache(&raw)?;
-    let capacity = capacity(&raw)?;
+    let capacity = validate_fleet::capacity(&raw)?;
+    let regions = validate_fleet::regions(&raw)?;
     if raw.actions.is_empty() {
         return Err(Problem::new(
             "actions",
@@ -44,16 +48,21 @@ pub(crate) fn scenario(raw: RawScenario, place: &Placer) -> Result<Scenario, Pro
         ));
     }
     let mut actions = Vec::with_capacity(raw.actions.len());
+    let mut requests = Vec::with_capacity(raw.actions.len());
     for (i, a) in raw.actions.into_iter().enumerate() {
-        actions.push(action(a, &index("actions", i), daily_active_users, place)?);
+        let (action, request) = action(a, &index("actions", i), daily_active_users)?;
+        actions.push(action);
+        requests.push(request);
     }
     check_names(&actions)?;
     check_relative(&actions)?;
     let names: Vec<&str> = actions.iter().map(|a| a.name.as_str()).collect();
-    let load = match raw.load {
+    let mut load = match raw.load {
         Some(l) => validate_load::load(l, "load", Some(&names))?,
         None => LoadSpec::default(),
     };
+    // Templates name key spaces and capture pools: compiled once all of them are known.
+    validate_request::compile(&mut actions, requests, &mut load)?;
     Ok(Scenario {
         name: raw.name,
         description: raw.description,
@@ -63,6 +72,7 @@ pub(crate) fn scenario(raw: RawScenario, place: &Placer) -> Result<Scenario, Pro
         storage,
         cache,
         capacity,
+        regions,
         actions,
         load,
     })
@@ -106,46 +116,12 @@ fn cache(raw: &RawScenario) -> Result<CachePolicy, Problem> {
     Ok(c)
 }
 
-fn capacity(raw: &RawScenario) -> Result<Capacity, Problem> {
-    let mut c = Capacity::default();
-    let Some(r) = &raw.capacity else { return Ok(c) };
-    if let Some(v) = &r.rps_per_server {
-        c.rps_per_server = Some(values::positive_count(v, "capacity.rps_per_server")?);
-    }
-    let positive_size = |v: &Value, path: &str| -> Result<u64, Problem> {
-        match values::size(v, path)? {
-            0 => Err(Problem::new(path, "must be above 0, e.g. 4TB")),
-            n => Ok(n),
-        }
-    };
-    if let Some(v) = &r.storage_per_server {
-        c.storage_per_server = Some(positive_size(v, "capacity.storage_per_server")?);
-    }
-    if let Some(v) = &r.memory_per_server {
-        c.memory_per_server = Some(positive_size(v, "capacity.memory_per_server")?);
-    }
-    Ok(c)
-}
-
-/// Action names are identifiers so that `--set actions.NAME.field` and SLO scopes can name them.
-pub(crate) fn check_identifier(name: &str, path: &str, what: &str) -> Result<(), Problem> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            path,
-            format!(
-                "`{name}` is not a valid {what}; use letters, digits, _ and -, e.g. post_tweet"
-            ),
-        ))
-    }
-}
-
-fn action(raw: RawAction, path: &str, dau: Option<f64>, place: &Placer) -> Result<Action, Problem> {
+/// An action, and its checked `request:` block (compiled into it later, see [`scenario`]).
+fn action(
+    raw: RawAction,
+    path: &str,
+    dau: Option<f64>,
+) -> Result<(Action, Option<CheckedRequest>), Problem> {
     let name_path = join(path, "name");
     check_identifier(&raw.name, &name_path, "action name")?;
     if raw.name == "all" {
@@ -171,18 +147,19 @@ fn action(raw: RawAction, path: &str, dau: Option<f64>, place: &Placer) -> Resul
         None => ActionKind::Read,
     };
     let request = match raw.request {
-        Some(r) => Some(validate_load::request(r, &join(path, "request"), place)?),
+        Some(r) => Some(validate_request::check(r, &join(path, "request"))?),
         None => None,
     };
-    Ok(Action {
+    let action = Action {
         name: raw.name,
         kind,
         rate,
         ingress,
         egress,
         stored,
-        request,
-    })
+        request: None,
+    };
+    Ok((action, request))
 }
 
 fn rate(raw: &RawAction, path: &str, dau: Option<f64>) -> Result<Rate, Problem> {

@@ -1,33 +1,16 @@
-//! Validation of the blocks `napkin load` uses: `load:` (target, key spaces, load model, stages,
-//! timings, SLOs) and each action's `request:`. Estimate ignores them, but a scenario with a bad
-//! load block is still rejected up front so the load generator never sees one.
+//! Validation of the `load:` block `napkin load` uses (target, key spaces, load model, stages,
+//! timings, SLOs). Estimate ignores it, but a scenario with a bad load block is still rejected
+//! up front so the load generator never sees one. Each action's `request:` is checked in
+//! [`crate::validate_request`].
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::error::{index, join, Problem};
-use crate::locate::Locator;
 use crate::model::*;
-use crate::raw::{RawKey, RawLoad, RawRequest};
-use crate::validate::check_identifier;
-use crate::values::{self, typed};
-
-/// Places a field path in the source text as `file:line:column`.
-pub(crate) struct Placer<'a> {
-    pub origin: &'a str,
-    pub locator: &'a Locator,
-}
-
-impl Placer<'_> {
-    pub fn place(&self, path: &str) -> String {
-        match self.locator.find(path, false) {
-            Some((l, c)) => format!("{}:{l}:{c}", self.origin),
-            None => self.origin.to_string(),
-        }
-    }
-}
+use crate::raw::{RawKey, RawLoad};
+use crate::values::{self, check_identifier, typed};
 
 /// Validates `load:`. `actions` is the list of action names SLO scopes may use (`None`: any).
 pub(crate) fn load(
@@ -264,83 +247,4 @@ pub(crate) fn slo(raw: Mapping, path: &str, actions: Option<&[&str]>) -> Result<
         scopes.push(SloScope { scope, thresholds });
     }
     Ok(SloSpec { scopes })
-}
-
-/// Validates an action's `request:` block.
-pub(crate) fn request(raw: RawRequest, path: &str, place: &Placer) -> Result<RequestSpec, Problem> {
-    let mut locations = BTreeMap::new();
-    let method = raw.method.trim().to_ascii_uppercase();
-    if method.is_empty() || !method.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Err(Problem::new(
-            join(path, "method"),
-            format!(
-                "`{}` is not an HTTP method; use e.g. GET, POST, PUT or DELETE",
-                raw.method
-            ),
-        ));
-    }
-    let path_path = join(path, "path");
-    if !raw.path.starts_with('/') {
-        return Err(Problem::new(
-            &path_path,
-            format!("`{}` does not start with `/`; write the path and query, e.g. /users/{{{{user}}}}/timeline", raw.path),
-        ));
-    }
-    locations.insert(path_path.clone(), place.place(&path_path));
-    let mut headers = Vec::new();
-    for (k, v) in raw.headers.unwrap_or_default() {
-        let hp = join(path, "headers");
-        let written = values::scalar_text(&k, &hp, "a header name")?;
-        let name = written.to_ascii_lowercase();
-        let p = join(&hp, &name);
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-            return Err(Problem::new(
-                p,
-                format!("`{name}` is not a valid header name"),
-            ));
-        }
-        let value = values::scalar_text(&v, &p, "a header value")?;
-        locations.insert(p.clone(), place.place(&join(&hp, &written)));
-        headers.push((name, value));
-    }
-    if raw.body.is_some() {
-        let bp = join(path, "body");
-        locations.insert(bp.clone(), place.place(&bp));
-    }
-    let mut capture = Vec::new();
-    for (k, v) in raw.capture.unwrap_or_default() {
-        let cp = join(path, "capture");
-        let pool = values::scalar_text(&k, &cp, "a pool name")?;
-        let p = join(&cp, &pool);
-        check_identifier(&pool, &p, "pool name")?;
-        let field = values::scalar_text(&v, &p, "a response JSON field name")?;
-        if field.is_empty() {
-            return Err(Problem::new(
-                p,
-                "name the response JSON field to capture, e.g. id",
-            ));
-        }
-        capture.push((pool, field));
-    }
-    let mut expect = Vec::new();
-    for (i, v) in raw.expect.unwrap_or_default().iter().enumerate() {
-        let p = index(&join(path, "expect"), i);
-        let code = values::count(v, &p)?;
-        if code.fract() != 0.0 || !(100.0..=599.0).contains(&code) {
-            return Err(Problem::new(
-                p,
-                format!("`{code}` is not an HTTP status; use 100-599, e.g. 201"),
-            ));
-        }
-        expect.push(code as u16);
-    }
-    Ok(RequestSpec {
-        method,
-        path: raw.path,
-        headers,
-        body: raw.body,
-        capture,
-        expect,
-        locations,
-    })
 }

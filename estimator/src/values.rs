@@ -1,16 +1,16 @@
 //! Typed reads of single YAML values at a field path: a count, size, duration or fraction from a
-//! scalar, and a raw serde struct from a subtree (with serde's own path appended). Every failure
-//! is a [`Problem`] at that path.
+//! scalar, an identifier, and a raw serde struct from a subtree (with serde's own path appended).
+//! Every failure is a [`Problem`] at that path.
 
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use crate::error::{join, Problem};
 use crate::units;
 
-/// The text of a scalar (numbers as written by serde_yaml), or a problem naming what was found.
+/// The text of a scalar (numbers as written by yaml_serde), or a problem naming what was found.
 pub(crate) fn scalar_text(v: &Value, path: &str, what: &str) -> Result<String, Problem> {
     match v {
         Value::String(s) => Ok(s.clone()),
@@ -33,6 +33,25 @@ pub(crate) fn describe(v: &Value) -> &'static str {
         Value::Sequence(_) => "a list",
         Value::Mapping(_) => "a mapping",
         Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// Names of actions, key spaces and pools are identifiers, so that `--set actions.NAME.field`,
+/// SLO scopes and templates (`{{NAME}}`) can name them.
+pub(crate) fn check_identifier(name: &str, path: &str, what: &str) -> Result<(), Problem> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            path,
+            format!(
+                "`{name}` is not a valid {what}; use letters, digits, _ and -, e.g. post_tweet"
+            ),
+        ))
     }
 }
 

@@ -61,6 +61,15 @@ const TOKENS: &[&str] = &[
     "!!str ",
     "\u{feff}",
     "é",
+    "{{",
+    "}}",
+    "{{user}}",
+    "{{tweet}}",
+    "{{text 0}}",
+    "{{int 9 1}}",
+    "{{é}}",
+    "capture: {user: id}",
+    "headers: {a(b: x}",
 ];
 
 #[derive(Debug, Clone)]

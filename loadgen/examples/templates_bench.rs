@@ -139,7 +139,7 @@ fn measure(target: &str, factory: Arc<dyn SourceFactory>, users: usize, secs: f6
             users,
             think: Duration::ZERO,
         },
-        duration: Duration::from_secs_f64(secs),
+        measured: Duration::from_secs_f64(secs),
         warmup: Duration::ZERO,
         timeout: Duration::from_secs(5),
         threads: 1,

@@ -77,7 +77,7 @@ fn unit_exponential(rng: &mut SmallRng) -> f64 {
 }
 
 /// An independent, reproducible generator for lane `index` of a run seeded with `seed`.
-pub(crate) fn lane_rng(seed: u64, index: usize) -> SmallRng {
+pub fn lane_rng(seed: u64, index: usize) -> SmallRng {
     let mixed = seed
         ^ (index as u64)
             .wrapping_add(1)

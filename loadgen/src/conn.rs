@@ -30,10 +30,14 @@ pub(crate) struct Endpoint {
     pub timeout: Duration,
 }
 
-/// Response heads with more headers than this are rejected (io error).
-const MAX_HEADERS: usize = 64;
-/// Response heads longer than this are rejected (io error).
-const MAX_HEAD: usize = 64 * 1024;
+/// Header slots parsed into without allocating; a head with more headers is parsed again
+/// with one slot per line it holds, so any header count fits within [`MAX_HEAD`].
+const INLINE_HEADERS: usize = 64;
+/// Response heads (status line and headers, each interim 1xx head on its own) longer than
+/// this are rejected as io errors, however the head is split across reads. Far above what
+/// servers send (nginx and most proxies refuse heads over 4-64 KiB), so it only stops a
+/// runaway peer from growing the read buffer without end.
+pub(crate) const MAX_HEAD: usize = 1024 * 1024;
 
 /// A lane's connection; no stream until first used or after a failure.
 pub(crate) struct Conn {
@@ -170,8 +174,9 @@ impl Conn {
             return Err(Stale);
         }
         self.rbuf.clear();
+        let mut scanned = 0;
         let head = loop {
-            match parse_head(&mut self.rbuf, head_only) {
+            match parse_head(&mut self.rbuf, head_only, &mut scanned) {
                 Ok(Some(head)) => break head,
                 Ok(None) => {}
                 Err(kind) => return Ok(Err(kind)),
@@ -282,10 +287,23 @@ impl Conn {
                 return Err(ErrorKind::Connect);
             }
         };
-        stream.set_nodelay(true).map_err(|_| ErrorKind::Connect)?;
-        self.stream = Some(stream);
+        self.stream = Some(usable(stream)?);
         Ok(())
     }
+}
+
+/// A freshly connected stream, unless it is connected to itself: a target port in the
+/// ephemeral range with nothing listening can be "reached" by TCP simultaneous open when the
+/// kernel picks that very port as the source port. Such a stream is a failed connect; it is
+/// reset rather than closed, so no TIME-WAIT keeps the port from a server that starts on it.
+pub(crate) fn usable(stream: TcpStream) -> Result<TcpStream, ErrorKind> {
+    let (local, peer) = (stream.local_addr(), stream.peer_addr());
+    if matches!((local, peer), (Ok(l), Ok(p)) if l == p) {
+        let _ = stream.set_zero_linger();
+        return Err(ErrorKind::Connect);
+    }
+    stream.set_nodelay(true).map_err(|_| ErrorKind::Connect)?;
+    Ok(stream)
 }
 
 /// The connection failed before any byte of the response arrived.
@@ -327,50 +345,133 @@ fn encode(buf: &mut Vec<u8>, ep: &Endpoint, req: &PreparedRequest) -> Result<(),
     Ok(())
 }
 
+/// Whether `buf` holds an empty line (`\n\r\n` or `\n\n`) ending after its first `scanned`
+/// bytes.
+fn holds_end_of_head(buf: &[u8], scanned: usize) -> bool {
+    let from = scanned.saturating_sub(2);
+    let tail = &buf[from.min(buf.len())..];
+    tail.windows(2)
+        .enumerate()
+        .any(|(i, w)| w == b"\n\n" || (w == b"\n\r" && tail.get(i + 2) == Some(&b'\n')))
+}
+
+/// What a complete response head says, read out of `httparse`'s borrowed view.
+struct HeadFields {
+    /// Bytes of the head, final CRLF included.
+    used: usize,
+    status: u16,
+    http10: bool,
+    length: Option<u64>,
+    chunked: bool,
+    close: bool,
+    keep_alive: bool,
+}
+
+/// Parses one head into `slots`; `Ok(None)` when more bytes are needed.
+fn parse_fields<'b>(
+    buf: &'b [u8],
+    slots: &mut [httparse::Header<'b>],
+) -> Result<Option<HeadFields>, httparse::Error> {
+    let mut resp = httparse::Response::new(slots);
+    let used = match resp.parse(buf)? {
+        httparse::Status::Complete(n) => n,
+        httparse::Status::Partial => return Ok(None),
+    };
+    let mut f = HeadFields {
+        used,
+        status: resp.code.unwrap_or(0),
+        http10: resp.version == Some(0),
+        length: None,
+        chunked: false,
+        close: false,
+        keep_alive: false,
+    };
+    for h in resp.headers.iter() {
+        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            f.length = Some(
+                value
+                    .parse::<u64>()
+                    .map_err(|_| httparse::Error::HeaderValue)?,
+            );
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            f.chunked = value.to_ascii_lowercase().ends_with("chunked");
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            let v = value.to_ascii_lowercase();
+            f.close |= v.contains("close");
+            f.keep_alive |= v.contains("keep-alive");
+        }
+    }
+    Ok(Some(f))
+}
+
+/// [`parse_fields`] with [`INLINE_HEADERS`] slots on the stack, or, for a head with more
+/// headers, one slot per line of `buf` (no head holds more headers than lines).
+fn parse_any_count(buf: &[u8]) -> Result<Option<HeadFields>, httparse::Error> {
+    let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
+    match parse_fields(buf, &mut inline) {
+        Err(httparse::Error::TooManyHeaders) => {
+            let lines = buf.iter().filter(|&&b| b == b'\n').count() + 1;
+            let mut spill = vec![httparse::EMPTY_HEADER; lines];
+            parse_fields(buf, &mut spill)
+        }
+        other => other,
+    }
+}
+
 /// Parses a response head from the front of `buf` and consumes it; `None` when more bytes
-/// are needed. Interim (1xx) responses are skipped.
-fn parse_head(buf: &mut BytesMut, head_only: bool) -> Result<Option<Head>, ErrorKind> {
+/// are needed. Interim (1xx) responses are skipped. A head longer than [`MAX_HEAD`] is an
+/// error whether it arrived whole or in pieces.
+///
+/// `scanned` is how much of `buf` is known to hold no end of head (0 on a new response): a
+/// head that arrives in many pieces is parsed once it is whole, not once per piece.
+fn parse_head(
+    buf: &mut BytesMut,
+    head_only: bool,
+    scanned: &mut usize,
+) -> Result<Option<Head>, ErrorKind> {
     loop {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut headers);
-        let used = match resp.parse(buf) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(ErrorKind::Io),
-            Ok(httparse::Status::Partial) => return Ok(None),
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        // The first piece is parsed as it is, so that a reply that is no HTTP at all fails
+        // at once; later pieces only once the head is complete.
+        if *scanned > 0 && !holds_end_of_head(buf, *scanned) {
+            *scanned = buf.len();
+            return if buf.len() > MAX_HEAD {
+                Err(ErrorKind::Io)
+            } else {
+                Ok(None)
+            };
+        }
+        *scanned = 0;
+        let f = match parse_any_count(buf) {
+            Ok(Some(f)) if f.used > MAX_HEAD => return Err(ErrorKind::Io),
+            Ok(Some(f)) => f,
+            Ok(None) if buf.len() > MAX_HEAD => return Err(ErrorKind::Io),
+            Ok(None) => {
+                *scanned = buf.len().max(1);
+                return Ok(None);
+            }
             Err(_) => return Err(ErrorKind::Io),
         };
-        let status = resp.code.unwrap_or(0);
-        let http10 = resp.version == Some(0);
-        let (mut length, mut chunked, mut close, mut keep_alive) = (None, false, false, false);
-        for h in resp.headers.iter() {
-            let value = std::str::from_utf8(h.value).unwrap_or("").trim();
-            if h.name.eq_ignore_ascii_case("content-length") {
-                length = Some(value.parse::<u64>().map_err(|_| ErrorKind::Io)?);
-            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.to_ascii_lowercase().ends_with("chunked");
-            } else if h.name.eq_ignore_ascii_case("connection") {
-                let v = value.to_ascii_lowercase();
-                close |= v.contains("close");
-                keep_alive |= v.contains("keep-alive");
-            }
-        }
-        buf.advance(used);
-        if (100..200).contains(&status) && status != 101 {
+        buf.advance(f.used);
+        if (100..200).contains(&f.status) && f.status != 101 {
             continue;
         }
-        let framing = if head_only || status == 204 || status == 304 {
+        let framing = if head_only || f.status == 204 || f.status == 304 {
             Framing::Length(0)
-        } else if chunked {
+        } else if f.chunked {
             Framing::Chunked
-        } else if let Some(n) = length {
+        } else if let Some(n) = f.length {
             Framing::Length(n)
         } else {
             Framing::UntilClose
         };
         return Ok(Some(Head {
-            status,
+            status: f.status,
             framing,
-            close: close || (http10 && !keep_alive),
+            close: f.close || (f.http10 && !f.keep_alive),
         }));
     }
 }
@@ -429,17 +530,97 @@ mod tests {
     #[test]
     fn parses_heads_incrementally_and_frames_bodies() {
         let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\ncontent-le"[..]);
-        assert!(parse_head(&mut buf, false).unwrap().is_none());
+        assert!(parse_head(&mut buf, false, &mut 0).unwrap().is_none());
         buf.extend_from_slice(b"ngth: 3\r\nconnection: close\r\n\r\nabc");
-        let head = parse_head(&mut buf, false).unwrap().unwrap();
+        let head = parse_head(&mut buf, false, &mut 0).unwrap().unwrap();
         assert_eq!(head.status, 200);
         assert!(matches!(head.framing, Framing::Length(3)));
         assert!(head.close);
         assert_eq!(&buf[..], b"abc");
         let mut head_only = BytesMut::from(&b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n"[..]);
-        let head = parse_head(&mut head_only, true).unwrap().unwrap();
+        let head = parse_head(&mut head_only, true, &mut 0).unwrap().unwrap();
         assert!(matches!(head.framing, Framing::Length(0)));
         let mut junk = BytesMut::from(&b"NOT HTTP\r\n\r\n"[..]);
-        assert!(parse_head(&mut junk, false).is_err());
+        assert!(parse_head(&mut junk, false, &mut 0).is_err());
+    }
+
+    /// A 200 head with `n` extra headers of `value`, then a 2-byte body.
+    fn head_with(n: usize, value: &str) -> Vec<u8> {
+        let mut h = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n".to_vec();
+        for i in 0..n {
+            h.extend_from_slice(format!("x-h{i}: {value}\r\n").as_bytes());
+        }
+        h.extend_from_slice(b"\r\nok");
+        h
+    }
+
+    /// Parses `bytes` as they would arrive in reads of `chunk` bytes.
+    fn parse_in_pieces(bytes: &[u8], chunk: usize) -> Result<Option<Head>, ErrorKind> {
+        let mut buf = BytesMut::new();
+        let (mut fed, mut scanned) = (0, 0);
+        for piece in bytes.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            fed += piece.len();
+            if let Some(head) = parse_head(&mut buf, false, &mut scanned)? {
+                buf.extend_from_slice(&bytes[fed..]);
+                assert_eq!(&buf[..], b"ok", "the head is consumed exactly");
+                return Ok(Some(head));
+            }
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn any_header_count_within_the_head_limit_parses() {
+        for n in [0, 63, 64, 65, 500, 5_000] {
+            let head = parse_in_pieces(&head_with(n, "v"), usize::MAX).unwrap();
+            assert_eq!(head.map(|h| h.status), Some(200), "{n} headers");
+            let head = parse_in_pieces(&head_with(n, "v"), 7).unwrap();
+            assert_eq!(head.map(|h| h.status), Some(200), "{n} headers in pieces");
+        }
+    }
+
+    #[test]
+    fn the_head_limit_holds_however_the_head_is_split() {
+        let big = "c".repeat(100_000);
+        let under = head_with(1, &big);
+        let over = head_with(1, &"c".repeat(MAX_HEAD));
+        for chunk in [usize::MAX, 65_536, 16_384, 4_096, 1_000] {
+            let ok = parse_in_pieces(&under, chunk).unwrap();
+            assert_eq!(
+                ok.map(|h| h.status),
+                Some(200),
+                "100 KB header, reads of {chunk}"
+            );
+            assert_eq!(
+                parse_in_pieces(&over, chunk).err(),
+                Some(ErrorKind::Io),
+                "head over the limit, reads of {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stream_connected_to_itself_is_a_connect_error_and_frees_its_port() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // A free port in the ephemeral range, then TCP simultaneous open onto it.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap();
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.set_reuseaddr(true).unwrap();
+            socket.bind(port).unwrap();
+            let stream = socket.connect(port).await.unwrap();
+            assert_eq!(stream.local_addr().unwrap(), stream.peer_addr().unwrap());
+            assert_eq!(usable(stream).err(), Some(ErrorKind::Connect));
+            // Reset, not closed: no TIME-WAIT holds the port, a server can bind it at once.
+            let listener = std::net::TcpListener::bind(port);
+            assert!(listener.is_ok(), "port {port} still busy: {listener:?}");
+        });
     }
 }

@@ -91,8 +91,11 @@ pub struct TimelinePoint {
     /// Seconds since the start of the measured window at the end of this interval.
     pub t_s: u64,
     pub length_s: f64,
+    /// Requests whose outcome (response, failure, or none by the cutoff) came in this second.
     pub requests: u64,
     pub errors: u64,
+    /// Open model: requests due in this second that were never sent.
+    pub dropped: u64,
     pub p50_us: u64,
     pub p99_us: u64,
     /// This interval's latency histograms (from intended send), kept for per-interval
@@ -157,25 +160,33 @@ pub struct Outcome {
     pub timer_lag: Histogram<u64>,
     /// Open model: requests sent more than 1 ms after their intended time.
     pub late: u64,
-    /// Open model: requests the schedule offered in the measured window.
+    /// Open model: requests the schedule offered in the measured window
+    /// (= `all.requests` + `dropped`).
     pub offered: Option<u64>,
-    /// Open model: offered requests that were never sent (queued behind stalled requests
-    /// when the run ended). They are part of `unfinished`, in `all` only (no action).
-    pub unsent: u64,
-    /// Measured requests without an outcome when the run ended (in flight at the cutoff, or
-    /// never sent): `all.errors.unfinished`, also counted in `all.requests`.
+    /// Open model: offered requests that were never sent: still queued behind earlier
+    /// requests when the window closed (the target or the generator could not keep up). Not
+    /// in `all.requests`; counted in the timeline in the second they were due.
+    pub dropped: u64,
+    /// Requests sent in the window without an outcome when the run ended (in flight at the
+    /// cutoff): `all.errors.unfinished`, also counted in `all.requests`.
     pub unfinished: u64,
+    /// Responses (any status) received within the measured window.
+    pub responses_in_window: u64,
+    /// Lane time within the window spent waiting on the target, summed over lanes (a
+    /// request in flight at the cutoff counts until the window's end).
+    pub busy: Duration,
     pub deferred: u64,
     /// The first error the interval sink returned (later intervals were not given to it).
     pub sink_error: Option<String>,
 }
 
 impl Outcome {
-    /// Achieved requests per second over the measured window.
+    /// Responses received within the measured window per second of it (what wrk2 reports):
+    /// responses during the end-of-run grace count in latency, never here.
     pub fn achieved_rps(&self) -> f64 {
         let s = self.measured.as_secs_f64();
         if s > 0.0 {
-            self.all.requests as f64 / s
+            self.responses_in_window as f64 / s
         } else {
             0.0
         }
@@ -210,7 +221,7 @@ pub fn run(
     let clock = Clock {
         start,
         measure_from: start + plan.warmup,
-        end: start + plan.warmup + plan.duration,
+        end: start + plan.warmup + plan.measured,
     };
     let shared = Arc::new(Shared {
         clock,
@@ -341,6 +352,7 @@ fn emit(
         length_s,
         requests: data.requests,
         errors: data.errors,
+        dropped: 0,
         p50_us: q(0.5),
         p99_us: q(0.99),
         histograms: IntervalHistograms::encode(&all, &data.latency),
@@ -373,9 +385,11 @@ fn finish(
     let mut actions: Vec<ActionTotals> = infos.iter().map(|_| ActionTotals::new()).collect();
     let mut send_lag = new_histogram();
     let mut timer_lag = new_histogram();
-    let (mut late, mut deferred, mut unsent) = (0, 0, 0);
+    let (mut late, mut deferred, mut responses_in_window, mut dropped) = (0, 0, 0, 0);
+    let mut busy = Duration::ZERO;
     let mut offered: Option<u64> = None;
     let mut stopped_at: Option<Instant> = None;
+    let mut timeline = collected.timeline;
     for r in &collected.results {
         for (a, b) in actions.iter_mut().zip(&r.actions) {
             a.add(b);
@@ -384,13 +398,19 @@ fn finish(
         timer_lag.add(&r.timer_lag).expect("same bounds");
         late += r.late;
         deferred += r.deferred;
-        unsent += r.unsent;
+        responses_in_window += r.responses_in_window;
+        busy += r.busy;
         if let Some(o) = r.offered {
             offered = Some(offered.unwrap_or(0) + o);
         }
         if let Some(t) = r.stopped_at {
             stopped_at = Some(stopped_at.map_or(t, |s: Instant| s.min(t)));
         }
+        // Every second of the window has a point (the flush hands off even empty ones).
+        for (point, n) in timeline.iter_mut().zip(&r.dropped) {
+            point.dropped += n;
+        }
+        dropped += r.dropped.iter().sum::<u64>();
     }
     let interrupted = stopped_at.is_some_and(|t| t < clock.end);
     let window_end = stopped_at.unwrap_or(clock.end).min(clock.end);
@@ -399,9 +419,6 @@ fn finish(
     for a in &actions {
         all.add(a);
     }
-    // Never-sent requests have no action: they count in `all` only.
-    all.requests += unsent;
-    all.errors.unfinished += unsent;
     Outcome {
         actions: infos
             .iter()
@@ -409,13 +426,15 @@ fn finish(
             .zip(actions)
             .map(|(info, totals)| ActionOutcome { info, totals })
             .collect(),
-        unsent,
+        dropped,
         unfinished: all.errors.unfinished,
+        responses_in_window,
+        busy,
         all,
         started_at,
         measured,
         interrupted,
-        timeline: collected.timeline,
+        timeline,
         send_lag,
         timer_lag,
         late,

@@ -3,7 +3,7 @@
 //! the connection handling and the latency correction are shared. Latency is always measured
 //! from the intended time; in the closed model that is the actual send, so the two are equal.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,12 @@ pub(crate) enum Pacer {
 impl Pacer {
     /// Waits until the next intended send time and returns it, with whether the lane was
     /// early for it (had to wait, so any lag is the timer's); `None` once the run is over.
+    ///
+    /// A backlog is not sent after the window: an open-model request the lane only reaches
+    /// at or after the window's end, because it was queued behind earlier ones, is dropped
+    /// (the worker counts it from the schedule), not sent late into the grace period. A
+    /// request the lane was idle and waiting for is still sent when the timer wakes a little
+    /// after the end: that is timer jitter, not a backlog.
     async fn next(&mut self, clock: &Clock) -> Option<(Instant, bool)> {
         match self {
             Pacer::Open(schedule, timer) => {
@@ -57,10 +63,14 @@ impl Pacer {
                     Some(timer) => timer.sleep_until(t).await,
                     None => spin_until(t).await,
                 }
-                Some((t, waited))
+                (waited || Instant::now() < clock.end).then_some((t, waited))
             }
             Pacer::Closed { think, first } => {
-                if !*first && !think.is_zero() {
+                if *first {
+                    // Users start together at the start of the run, not as the worker
+                    // threads come up: no request is sent before the schedule's offset 0.
+                    tokio::time::sleep_until(clock.start.into()).await;
+                } else if !think.is_zero() {
                     tokio::time::sleep(*think).await;
                 }
                 *first = false;
@@ -97,6 +107,29 @@ pub(crate) struct Lane {
     pub stop: watch::Receiver<Option<Instant>>,
     /// Notified after every outcome (the worker waits for in-flight requests on a stop).
     pub done: Rc<Notify>,
+    /// What the worker reads of this lane when the run ends, even if the lane is cut off.
+    pub tally: Rc<LaneTally>,
+}
+
+/// A lane's running counts that outlive its task.
+#[derive(Debug, Default)]
+pub(crate) struct LaneTally {
+    /// Schedule entries sent, warm-up included (open model): the worker finds the entries
+    /// never sent, the dropped requests, from here.
+    pub sends: Cell<u64>,
+    /// When the request now in flight was sent (`None` when the lane is idle).
+    pub busy_since: Cell<Option<Instant>>,
+}
+
+/// The part of `[from, to]` that lies within `[window_from, window_to]`.
+pub(crate) fn overlap(
+    from: Instant,
+    to: Instant,
+    window_from: Instant,
+    window_to: Instant,
+) -> Duration {
+    to.min(window_to)
+        .saturating_duration_since(from.max(window_from))
 }
 
 impl Lane {
@@ -117,6 +150,8 @@ impl Lane {
             };
             let action = req.action;
             let sent = Instant::now();
+            self.tally.sends.set(self.tally.sends.get() + 1);
+            self.tally.busy_since.set(Some(sent));
             // Closed model: the request is intended when it is sent (latency == service).
             let intended = if open { intended } else { sent };
             let measured = intended >= self.clock.measure_from;
@@ -125,9 +160,11 @@ impl Lane {
             // has to be opened first: that is part of what a user waits for.
             let result = conn.exchange(&self.endpoint, req, want_body).await;
             let done = Instant::now();
+            self.tally.busy_since.set(None);
             {
                 let mut rec = self.recorder.borrow_mut();
                 rec.end(action, measured);
+                rec.busy += overlap(sent, done, self.clock.measure_from, self.window_end());
                 if measured && open {
                     rec.sent(sent - intended, waited);
                 }
@@ -137,6 +174,14 @@ impl Lane {
             if failed == Some(ErrorKind::Connect) && !open {
                 tokio::time::sleep(CONNECT_BACKOFF).await;
             }
+        }
+    }
+
+    /// The end of the measured window: the planned end, or the stop if it came first.
+    fn window_end(&self) -> Instant {
+        match *self.stop.borrow() {
+            Some(at) => at.min(self.clock.end),
+            None => self.clock.end,
         }
     }
 
@@ -164,6 +209,9 @@ impl Lane {
                 };
                 if measured {
                     rec.response(action, done - intended, done - sent, err);
+                    if done < self.window_end() {
+                        rec.responses_in_window += 1;
+                    }
                 }
                 None
             }

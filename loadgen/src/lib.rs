@@ -9,7 +9,6 @@
 pub mod arrivals;
 mod conn;
 pub mod engine;
-pub mod fixed;
 mod lane;
 pub mod plan;
 pub mod record;
@@ -24,7 +23,6 @@ pub use engine::{
     run, ActionOutcome, Interval, IntervalHistograms, IntervalSink, NoSink, Outcome, RunError,
     StopHandle, TimelinePoint,
 };
-pub use fixed::{FixedAction, FixedError, FixedFactory};
 pub use hdrhistogram::Histogram;
 pub use plan::{LoadShape, PlanError, RunPlan};
 pub use record::{new_histogram, ActionTotals, ErrorCounts, ErrorKind};

@@ -55,8 +55,8 @@ impl LoadShape {
 pub struct RunPlan {
     pub target: Target,
     pub shape: LoadShape,
-    /// Measured window, after the warm-up.
-    pub duration: Duration,
+    /// Length of the measured window, after the warm-up.
+    pub measured: Duration,
     /// Sent but not recorded; schedules start at offset 0 = start of the warm-up.
     pub warmup: Duration,
     /// Per request, connect included.
@@ -72,7 +72,9 @@ pub struct RunPlan {
 pub enum PlanError {
     #[error("{what} must be at least 1")]
     ZeroLanes { what: &'static str },
-    #[error("duration must be longer than 0")]
+    #[error(
+        "the measured window must be longer than 0: make the duration longer than the warm-up"
+    )]
     ZeroDuration,
     #[error("timeout must be longer than 0")]
     ZeroTimeout,
@@ -88,7 +90,7 @@ impl RunPlan {
             };
             return Err(PlanError::ZeroLanes { what });
         }
-        if self.duration.is_zero() {
+        if self.measured.is_zero() {
             return Err(PlanError::ZeroDuration);
         }
         if self.timeout.is_zero() {

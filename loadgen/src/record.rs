@@ -45,8 +45,8 @@ pub struct ErrorCounts {
     pub io: u64,
     pub capture: u64,
     pub status: BTreeMap<u16, u64>,
-    /// Requests intended in the measured window that had no outcome when the run ended:
-    /// still in flight at the cutoff, or never sent (queued behind a stalled request).
+    /// Requests sent in the measured window that had no outcome when the run ended: still in
+    /// flight at the cutoff (the end of the grace period).
     pub unfinished: u64,
 }
 
@@ -166,6 +166,14 @@ pub(crate) struct Recorder {
     pub in_flight: usize,
     /// Per action: measured requests in flight (no outcome yet).
     pub pending: Vec<u64>,
+    /// Measured responses (any status) that arrived before the end of the measured window:
+    /// the numerator of the achieved rate. Responses during the grace period count as
+    /// requests and in latency, not here.
+    pub responses_in_window: u64,
+    /// Time within the measured window that lanes spent waiting on the target (from send to
+    /// outcome), summed over lanes: with one request per connection at a time, busy /
+    /// (connections x window) is the share of the window the target held the connections.
+    pub busy: Duration,
 }
 
 /// A send later than this after its intended time counts as late.
@@ -181,6 +189,8 @@ impl Recorder {
             late: 0,
             in_flight: 0,
             pending: vec![0; actions],
+            responses_in_window: 0,
+            busy: Duration::ZERO,
         }
     }
 
@@ -200,9 +210,9 @@ impl Recorder {
         }
     }
 
-    /// At the cutoff: the measured requests still in flight, and `unsent` more that were
-    /// never sent (no action), become `unfinished` errors of the current interval.
-    pub fn unfinished(&mut self, unsent: u64) {
+    /// At the cutoff: the measured requests still in flight become `unfinished` errors of
+    /// the current interval (the one in which the run ended).
+    pub fn unfinished(&mut self) {
         for (a, n) in self
             .actions
             .iter_mut()
@@ -214,8 +224,6 @@ impl Recorder {
             self.interval.errors += n;
         }
         self.pending = vec![0; self.actions.len()];
-        self.interval.requests += unsent;
-        self.interval.errors += unsent;
     }
 
     /// A send `lag` after its intended time (open model only); `waited`: the lane was idle

@@ -3,7 +3,9 @@
 //! collector, and returns its totals when its lanes are done (and the planned end has come),
 //! when the run is stopped and its in-flight requests are done (or the grace is over), or when
 //! the hard deadline passes (a dead target never holds a run past its duration plus a short
-//! grace). Measured requests without an outcome at that point are counted as `unfinished`.
+//! grace). Measured requests without an outcome at that point are counted as `unfinished`;
+//! open-model requests intended in the window but never sent are counted as `dropped`, in the
+//! second they were due.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -16,7 +18,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::LocalSet;
 
 use crate::conn::Endpoint;
-use crate::lane::{Clock, Lane, Pacer};
+use crate::lane::{overlap, Clock, Lane, LaneTally, Pacer};
 use crate::plan::LoadShape;
 use crate::record::{ActionTotals, IntervalData, Recorder};
 use crate::source::{RequestSource, SourceFactory};
@@ -65,8 +67,12 @@ pub(crate) struct WorkerResult {
     pub deferred: u64,
     /// Open model: requests this worker's lanes were offered in the measured window.
     pub offered: Option<u64>,
-    /// Offered requests that were never sent (counted in `all` only: they have no action).
-    pub unsent: u64,
+    /// Open model: offered requests never sent, by the second of the window they were due in.
+    pub dropped: Vec<u64>,
+    /// Measured responses received before the window's end.
+    pub responses_in_window: u64,
+    /// Lane time within the window spent waiting on the target.
+    pub busy: Duration,
     /// When the stop signal ended this worker early, if it did.
     pub stopped_at: Option<Instant>,
 }
@@ -93,6 +99,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     let done = Rc::new(Notify::new());
     let mut sources = Vec::with_capacity(lanes.len());
     let mut handles = Vec::with_capacity(lanes.len());
+    let tallies: Vec<Rc<LaneTally>> = lanes.iter().map(|_| Rc::default()).collect();
     let endpoint = Rc::new(shared.endpoint.clone());
     let timer = match shared.shape {
         LoadShape::Open { .. } => {
@@ -104,7 +111,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     if let Some(t) = &timer {
         local.spawn_local(t.clone().drive());
     }
-    for &i in &lanes {
+    for (&i, tally) in lanes.iter().zip(&tallies) {
         let source: Rc<RefCell<Box<dyn RequestSource>>> = Rc::new(RefCell::new(
             shared.factory.lane(i, shared.lanes, shared.seed),
         ));
@@ -126,6 +133,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
             pacer,
             stop: shared.stop.clone(),
             done: done.clone(),
+            tally: tally.clone(),
         };
         handles.push(local.spawn_local(lane.run()));
     }
@@ -154,6 +162,8 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         stopped_at,
         deferred,
         ticks: ticks.get(),
+        sends: tallies.iter().map(|t| t.sends.get()).collect(),
+        busy_since: tallies.iter().filter_map(|t| t.busy_since.get()).collect(),
     };
     finish(id, &shared, &lanes, rec, end, &tx);
 }
@@ -164,6 +174,10 @@ struct End {
     deferred: u64,
     /// Intervals the ticker handed off.
     ticks: u64,
+    /// Per lane (in the worker's order): schedule entries sent.
+    sends: Vec<u64>,
+    /// Send times of the requests still in flight at the cutoff.
+    busy_since: Vec<Instant>,
 }
 
 /// Counts the unfinished requests, hands off the last interval and the worker's totals.
@@ -179,18 +193,21 @@ fn finish(
     // arrive during the grace period still count in the last interval.
     let clock = shared.clock;
     let exit = end.stopped_at.map_or(clock.end, |t| t.min(clock.end));
-    let offered = match &shared.shape {
-        LoadShape::Open { schedule, .. } => {
-            let from = clock.measure_from - clock.start;
-            let to = exit.max(clock.measure_from) - clock.start;
-            Some(offered(schedule.as_ref(), lanes, shared.lanes, from, to))
-        }
-        LoadShape::Closed { .. } => None,
+    let window = Window {
+        from: clock.measure_from - clock.start,
+        to: exit.max(clock.measure_from) - clock.start,
     };
-    let outcomes: u64 = rec.actions.iter().map(|a| a.requests).sum();
-    let in_flight: u64 = rec.pending.iter().sum();
-    let unsent = offered.map_or(0, |o| o.saturating_sub(outcomes + in_flight));
-    rec.unfinished(unsent);
+    let (offered, dropped) = match &shared.shape {
+        LoadShape::Open { schedule, .. } => {
+            let d = unsent(schedule.as_ref(), lanes, &end.sends, shared.lanes, window);
+            (Some(d.offered), d.by_second)
+        }
+        LoadShape::Closed { .. } => (None, Vec::new()),
+    };
+    rec.unfinished();
+    for &since in &end.busy_since {
+        rec.busy += overlap(since, exit, clock.measure_from, exit);
+    }
     if exit > clock.measure_from {
         flush(id, &mut rec, end.ticks, exit - clock.measure_from, tx);
     }
@@ -203,7 +220,9 @@ fn finish(
             late: rec.late,
             deferred: end.deferred,
             offered,
-            unsent,
+            dropped,
+            responses_in_window: rec.responses_in_window,
+            busy: rec.busy,
             stopped_at: end.stopped_at,
         }),
     });
@@ -281,28 +300,54 @@ fn flush(id: usize, rec: &mut Recorder, ticks: u64, measured: Duration, tx: &Sen
     });
 }
 
-/// Requests the schedule intends in `[from, to)` over `mine` of its `lanes` lanes.
-pub(crate) fn offered(
+/// The measured window as schedule offsets: `[from, to)`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub from: Duration,
+    pub to: Duration,
+}
+
+/// What the schedule offered a worker's lanes in the window, and what they never sent.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Unsent {
+    /// Requests intended in the window.
+    pub offered: u64,
+    /// Of those, the ones never sent, by second of the window (index 0 = first second).
+    pub by_second: Vec<u64>,
+}
+
+/// Replays the schedule of `mine` (lane indices of `lanes`) whose lanes sent `sends[j]`
+/// entries each (schedules are deterministic, so entry k of a lane is the same every time):
+/// every entry intended in `window` is offered, and dropped if its lane never sent it.
+pub(crate) fn unsent(
     spec: &dyn crate::schedule::ScheduleSpec,
     mine: &[usize],
+    sends: &[u64],
     lanes: usize,
-    from: Duration,
-    to: Duration,
-) -> u64 {
-    let mut n = 0;
-    for &i in mine {
+    window: Window,
+) -> Unsent {
+    let mut out = Unsent::default();
+    for (&i, &sent) in mine.iter().zip(sends) {
         let mut lane = spec.lane(i, lanes);
-        loop {
+        for k in 0u64.. {
             let t = lane.next_offset();
-            if t >= to {
+            if t >= window.to {
                 break;
             }
-            if t >= from {
-                n += 1;
+            if t < window.from {
+                continue;
+            }
+            out.offered += 1;
+            if k >= sent {
+                let second = (t - window.from).as_secs() as usize;
+                if out.by_second.len() <= second {
+                    out.by_second.resize(second + 1, 0);
+                }
+                out.by_second[second] += 1;
             }
         }
     }
-    n
+    out
 }
 
 /// Hands off one interval per measured second, except the last one (the worker flushes that

@@ -106,7 +106,7 @@ fn open_plan(url: &str, rate: f64, connections: usize, secs: u64) -> RunPlan {
             schedule: Arc::new(Constant { rate }),
             connections,
         },
-        duration: Duration::from_secs(secs),
+        measured: Duration::from_secs(secs),
         warmup: Duration::ZERO,
         timeout: Duration::from_secs(2),
         threads: 1,
@@ -287,4 +287,106 @@ fn a_connection_the_server_closed_while_idle_is_replaced_before_a_post() {
     assert_eq!(out.all.requests, 5);
     assert_eq!(out.all.errors.total(), 0, "{:?}", out.all.errors);
     assert_eq!(seen.load(Ordering::SeqCst), 5);
+}
+
+/// Like [`canned`], but every response goes out in `piece`-byte writes on a TCP_NODELAY
+/// socket, so the client reads the head in pieces (their sizes vary with timing: a variety
+/// is the point).
+fn canned_in_pieces(response: Vec<u8>, piece: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(1_000) {
+            let Ok(stream) = stream else { return };
+            let response = response.clone();
+            std::thread::spawn(move || {
+                stream.set_nodelay(true).unwrap();
+                let mut out = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                while read_head(&mut reader, &mut line) {
+                    for part in response.chunks(piece) {
+                        if out.write_all(part).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// A 200 response with `n` extra headers of `value` and the body `ok`.
+fn many_headers(n: usize, value: &str) -> Vec<u8> {
+    let mut r = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n".to_vec();
+    for i in 0..n {
+        r.extend_from_slice(format!("set-cookie: c{i}={value}\r\n").as_bytes());
+    }
+    r.extend_from_slice(b"\r\nok");
+    r
+}
+
+#[test]
+fn responses_with_hundreds_of_headers_succeed() {
+    // curl and wrk accept these; cookies, tracing and CDN headers add up.
+    check(&many_headers(65, "v"), false, b"ok");
+    check(&many_headers(1_000, "session"), false, b"ok");
+}
+
+/// 20 requests over 4 connections against `url`: (requests sent, io errors, other errors).
+/// Requests still queued when the window closes are dropped; the ones sent must add up.
+fn twenty_against(url: &str) -> (u64, u64, u64) {
+    let plan = open_plan(url, 20.0, 4, 1);
+    let factory = Arc::new(Expect {
+        infos: one_action(),
+        expected: Bytes::from_static(b"ok"),
+    });
+    let out = loadgen::run(&plan, factory, &mut NoSink, &StopHandle::new()).unwrap();
+    assert_eq!(out.all.requests + out.dropped, 20);
+    let e = &out.all.errors;
+    (out.all.requests, e.io, e.total() - e.io)
+}
+
+#[test]
+fn the_response_head_limit_applies_however_the_head_arrives() {
+    // A 100 KB Set-Cookie (under the 1 MiB head limit) always succeeds; a head over the limit
+    // always fails, whether it arrives in one write or in many small ones.
+    let under = many_headers(1, &"c".repeat(100_000));
+    let over = many_headers(2, &"c".repeat(600_000));
+    for piece in [usize::MAX, 16_384, 4_000] {
+        let (requests, io, other) = twenty_against(&canned_in_pieces(under.clone(), piece));
+        assert_eq!((io, other), (0, 0), "100 KB header in {piece}-byte writes");
+        assert!(requests > 10, "{requests}");
+        let (requests, io, other) = twenty_against(&canned_in_pieces(over.clone(), piece));
+        assert_eq!(
+            (io, other),
+            (requests, 0),
+            "1.2 MB head in {piece}-byte writes"
+        );
+        assert!(requests > 10, "{requests}");
+    }
+}
+
+#[test]
+fn a_free_ephemeral_port_is_a_connect_error_and_stays_free() {
+    // Nothing listens on the port; with thousands of connects the kernel may pick the port
+    // itself as the source port (TCP simultaneous open connects the socket to itself). Every
+    // failure must be a connect error, never io, and the port must stay bindable.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let plan = open_plan(&format!("http://{port}"), 3_000.0, 8, 1);
+    let factory = Arc::new(Expect {
+        infos: one_action(),
+        expected: Bytes::from_static(b"ok"),
+    });
+    let out = loadgen::run(&plan, factory, &mut NoSink, &StopHandle::new()).unwrap();
+    let e = &out.all.errors;
+    assert!(out.all.requests > 1_000, "{}", out.all.requests);
+    assert_eq!(e.io, 0, "{e:?}");
+    assert_eq!(e.connect + e.unfinished, out.all.requests, "{e:?}");
+    let again = TcpListener::bind(port);
+    assert!(again.is_ok(), "port {port} busy after the run: {again:?}");
 }

@@ -95,7 +95,7 @@ fn describe_io(path: &Path, op: IoOp, err: &std::io::Error) -> String {
 
 impl ReportError {
     /// An error reading `path`.
-    pub(crate) fn read(path: impl Into<PathBuf>, err: std::io::Error) -> Self {
+    pub fn read(path: impl Into<PathBuf>, err: std::io::Error) -> Self {
         ReportError::Io {
             path: path.into(),
             op: IoOp::Read,

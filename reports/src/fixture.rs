@@ -107,6 +107,7 @@ pub fn build_run(scenario: &str, duration_s: u64, actions: &[ActionSpec]) -> Run
                 t_s: t,
                 requests: share(requests, duration_s, t),
                 errors: share(all_errors.total, duration_s, t),
+                dropped: 0,
                 p50_us: quantile(&all, 0.5),
                 p99_us: quantile(&all, 0.99),
                 histogram: if all.is_empty() {
@@ -129,6 +130,10 @@ pub fn build_run(scenario: &str, duration_s: u64, actions: &[ActionSpec]) -> Run
         duration_s: duration_s as f64,
         requests,
         achieved_rps: requests as f64 / duration_s as f64,
+        dropped: 0,
+        saturated: false,
+        send_lag_us: None,
+        connections_busy: None,
         interrupted: false,
         errors: all_errors,
         all: all_scope,

@@ -1,5 +1,7 @@
 //! Histograms, run results, report formats and gates (SLO checks, regression compare).
 
+pub mod capacity;
+pub mod capacity_format;
 pub mod compare;
 pub mod compare_format;
 pub mod error;
@@ -12,6 +14,7 @@ pub mod junit;
 pub mod merge;
 pub mod run;
 pub mod samples;
+pub mod saturation;
 pub mod slo;
 pub mod stats;
 pub mod summary;

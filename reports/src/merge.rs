@@ -4,7 +4,10 @@
 //!   percentile of the merged run is exactly what one process recording everything would give.
 //! - Requests and errors (every kind and status) are summed.
 //! - The measured window is the union of the inputs' windows: from the earliest `started_at`
-//!   to the latest end; `achieved_rps` = requests / that window; `target_rps` is the sum.
+//!   to the latest end; `achieved_rps` = the inputs' responses within their windows / that
+//!   window; `target_rps` is the sum. Requests, dropped requests and every setting count add
+//!   up (`settings.offered` only when every input has one); `saturated` is decided again on
+//!   the merged numbers; `send_lag_us` is the element-wise maximum (an upper bound).
 //! - Timelines are aligned by wall-clock second (each input's points are shifted by its start
 //!   offset, rounded to the second) and summed. Their per-interval histograms are added, so
 //!   the merged p50/p99 of a second are exact; when an input has no per-interval histograms
@@ -21,7 +24,9 @@ use hdrhistogram::Histogram;
 
 use crate::error::ReportError;
 use crate::histogram::new_histogram;
-use crate::run::{ErrorCounts, RunResult, ScopeResult, TimelinePoint};
+use crate::run::{
+    ErrorCounts, LatencyStats, RunResult, ScopeResult, Settings, SloOutcome, TimelinePoint,
+};
 use crate::summary::decode_or_empty;
 
 /// A run and the file it came from (for messages).
@@ -68,37 +73,88 @@ pub fn merge(inputs: &[Input], force: bool) -> Result<RunResult, ReportError> {
     // To the microsecond, so that 3.506 s does not print as 3.5060000000000002.
     let window = end.duration_since(start).unwrap_or_default();
     let duration_s = window.as_micros() as f64 / 1e6;
-
-    let mut merged = first.run.clone();
-    merged.started_at = humantime::format_rfc3339_millis(start).to_string();
-    merged.duration_s = duration_s;
-    merged.requests = inputs.iter().map(|i| i.run.requests).sum();
-    merged.achieved_rps = if duration_s > 0.0 {
-        merged.requests as f64 / duration_s
-    } else {
-        0.0
-    };
-    merged.interrupted = inputs.iter().any(|i| i.run.interrupted);
-    merged.target_rps = inputs.iter().map(|i| i.run.target_rps).sum();
-    merged.target = join_distinct(inputs.iter().map(|i| i.run.target.as_str()));
-    merged.scenario = join_distinct(inputs.iter().map(|i| i.run.scenario.as_str()));
-    merged.errors = ErrorCounts::default();
+    let responses: f64 = inputs
+        .iter()
+        .map(|i| i.run.achieved_rps * i.run.duration_s)
+        .sum();
+    let mut errors = ErrorCounts::default();
     for i in inputs {
-        merged.errors.add(&i.run.errors);
+        errors.add(&i.run.errors);
     }
-    merged.all = merge_scope("all", inputs.iter().map(|i| (i, Some(&i.run.all))))?;
     let names: std::collections::BTreeSet<&String> =
         inputs.iter().flat_map(|i| i.run.actions.keys()).collect();
-    merged.actions = BTreeMap::new();
+    let mut actions = BTreeMap::new();
     for name in names {
         let scope = merge_scope(name, inputs.iter().map(|i| (i, i.run.actions.get(name))))?;
-        merged.actions.insert(name.clone(), scope);
+        actions.insert(name.clone(), scope);
     }
-    merged.timeline = merge_timelines(inputs, &starts, start)?;
-    merge_settings(&mut merged, inputs);
-    let spec = crate::slo::spec_from_checks(&first.run.slo.checks)?;
+    // Field by field, so that a field added to the run file does not compile until it is
+    // merged here too.
+    let RunResult {
+        format,
+        model,
+        arrivals,
+        slo: first_slo,
+        ..
+    } = &first.run;
+    let mut merged = RunResult {
+        format: format.clone(),
+        scenario: join_distinct(inputs.iter().map(|i| i.run.scenario.as_str())),
+        target: join_distinct(inputs.iter().map(|i| i.run.target.as_str())),
+        model: model.clone(),
+        arrivals: arrivals.clone(),
+        target_rps: inputs.iter().map(|i| i.run.target_rps).sum(),
+        started_at: humantime::format_rfc3339_millis(start).to_string(),
+        duration_s,
+        requests: inputs.iter().map(|i| i.run.requests).sum(),
+        achieved_rps: if duration_s > 0.0 {
+            responses / duration_s
+        } else {
+            0.0
+        },
+        dropped: inputs.iter().map(|i| i.run.dropped).sum(),
+        saturated: false,
+        send_lag_us: upper_bound(inputs.iter().map(|i| i.run.send_lag_us)),
+        connections_busy: busy_share(inputs),
+        interrupted: inputs.iter().any(|i| i.run.interrupted),
+        errors,
+        all: merge_scope("all", inputs.iter().map(|i| (i, Some(&i.run.all))))?,
+        actions,
+        timeline: merge_timelines(inputs, &starts, start)?,
+        slo: SloOutcome::default(),
+        settings: merge_settings(inputs),
+    };
+    merged.saturated = crate::saturation::is_saturated(&merged);
+    let spec = crate::slo::spec_from_checks(&first_slo.checks)?;
     merged.slo = crate::slo::evaluate(&merged, &spec);
     Ok(merged)
+}
+
+/// The inputs' busy shares weighted by their connection-seconds; `None` unless every input
+/// has one (and its connections).
+fn busy_share(inputs: &[Input]) -> Option<f64> {
+    let (mut busy, mut total) = (0.0, 0.0);
+    for i in inputs {
+        let share = i.run.connections_busy?;
+        let capacity = f64::from(i.run.settings.connections?) * i.run.duration_s;
+        busy += share * capacity;
+        total += capacity;
+    }
+    (total > 0.0).then(|| busy / total)
+}
+
+/// Element-wise maximum of latency summaries: an upper bound of the merged percentiles
+/// (exact when one input holds them all); `None` when no input has one.
+fn upper_bound(stats: impl Iterator<Item = Option<LatencyStats>>) -> Option<LatencyStats> {
+    stats.flatten().reduce(|a, b| LatencyStats {
+        min: a.min.min(b.min),
+        mean: a.mean.max(b.mean),
+        p50: a.p50.max(b.p50),
+        p90: a.p90.max(b.p90),
+        p99: a.p99.max(b.p99),
+        p999: a.p999.max(b.p999),
+        max: a.max.max(b.max),
+    })
 }
 
 fn join_distinct<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -161,7 +217,17 @@ fn merge_timelines(
             .round() as u64;
         let with_histograms = input.run.timeline.iter().any(|p| !p.histogram.is_empty());
         for p in &input.run.timeline {
-            let t_s = p.t_s + offset;
+            let TimelinePoint {
+                t_s,
+                requests,
+                errors,
+                dropped,
+                p50_us,
+                p99_us,
+                histogram: _,
+                action_histograms: _,
+            } = p;
+            let t_s = t_s + offset;
             let e = by_second.entry(t_s).or_insert_with(|| SecondSum {
                 point: TimelinePoint {
                     t_s,
@@ -171,10 +237,12 @@ fn merge_timelines(
                 actions: BTreeMap::new(),
                 exact: true,
             });
-            e.point.requests += p.requests;
-            e.point.errors += p.errors;
-            e.point.p50_us = e.point.p50_us.max(p.p50_us);
-            e.point.p99_us = e.point.p99_us.max(p.p99_us);
+            e.point.requests += requests;
+            e.point.errors += errors;
+            e.point.dropped += dropped;
+            e.point.p50_us = e.point.p50_us.max(*p50_us);
+            e.point.p99_us = e.point.p99_us.max(*p99_us);
+            // The histograms are added by `SecondSum::add`, while every input has them.
             e.exact &= with_histograms;
             if with_histograms {
                 e.add(input, p)?;
@@ -241,12 +309,60 @@ impl SecondSum {
     }
 }
 
-fn merge_settings(merged: &mut RunResult, inputs: &[Input]) {
-    let sum_opt = |f: fn(&RunResult) -> Option<u32>| -> Option<u32> {
-        inputs.iter().map(|i| f(&i.run)).sum()
-    };
-    merged.settings.connections = sum_opt(|r| r.settings.connections);
-    merged.settings.concurrency = sum_opt(|r| r.settings.concurrency);
-    merged.settings.late = inputs.iter().map(|i| i.run.settings.late).sum();
-    merged.settings.deferred = inputs.iter().map(|i| i.run.settings.deferred).sum();
+/// Counts add up; a setting the inputs share is kept, one they disagree on is dropped
+/// (`None`), or for the warm-up and timeout, the longest is kept.
+fn merge_settings(inputs: &[Input]) -> Settings {
+    let mut out = Settings::default();
+    for (n, input) in inputs.iter().enumerate() {
+        let Settings {
+            scenario_file,
+            connections,
+            concurrency,
+            warmup_s,
+            timeout_s,
+            seed,
+            late,
+            deferred,
+            offered,
+            unsent,
+            unfinished,
+            mix,
+        } = &input.run.settings;
+        let first = n == 0;
+        out.scenario_file = shared(first, out.scenario_file, scenario_file);
+        out.connections = sum_opt(first, out.connections, *connections);
+        out.concurrency = sum_opt(first, out.concurrency, *concurrency);
+        out.warmup_s = out.warmup_s.max(*warmup_s);
+        out.timeout_s = out.timeout_s.max(*timeout_s);
+        out.seed = shared(first, out.seed, seed);
+        out.late += late;
+        out.deferred += deferred;
+        out.offered = sum_opt(first, out.offered, *offered);
+        out.unsent += unsent;
+        out.unfinished += unfinished;
+        if first {
+            out.mix = mix.clone();
+        }
+    }
+    out
+}
+
+/// The sum when every input has a value, else `None`.
+fn sum_opt<T: std::ops::Add<Output = T>>(first: bool, acc: Option<T>, v: Option<T>) -> Option<T> {
+    match (first, acc, v) {
+        (true, _, v) => v,
+        (false, Some(a), Some(b)) => Some(a + b),
+        _ => None,
+    }
+}
+
+/// The value when every input has the same one, else `None`.
+fn shared<T: Clone + PartialEq>(first: bool, acc: Option<T>, v: &Option<T>) -> Option<T> {
+    if first {
+        v.clone()
+    } else if acc.as_ref() == v.as_ref() {
+        acc
+    } else {
+        None
+    }
 }

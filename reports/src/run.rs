@@ -3,7 +3,8 @@
 //! base64 HdrHistogram V2 deflate so that merging runs is exact.
 //!
 //! Fields beyond SPEC section 5 are extensions (documented in docs/run-format.md); the SPEC's
-//! fields keep their names and meaning.
+//! fields keep their names and meaning. Fields added later carry `#[serde(default)]`, so run
+//! files written by earlier versions still load.
 
 use std::collections::BTreeMap;
 
@@ -27,8 +28,28 @@ pub struct RunResult {
     pub started_at: String,
     /// Length of the measured window in seconds.
     pub duration_s: f64,
+    /// Requests sent in the measured window (each with a response, a failure, or none by the
+    /// end of the grace period: `errors.unfinished`).
     pub requests: u64,
+    /// Responses received within the measured window, per second of it (as wrk2 reports).
     pub achieved_rps: f64,
+    /// Open model: requests intended in the measured window but never sent (the target or
+    /// the generator could not keep up). Not in `requests`.
+    #[serde(default)]
+    pub dropped: u64,
+    /// Open model: the achieved rate fell more than 2% below the offered rate, or requests
+    /// were dropped (see [`crate::saturation`]).
+    #[serde(default)]
+    pub saturated: bool,
+    /// Extension, open model: actual minus intended send time of the measured requests
+    /// (how late the generator sent them, queueing behind earlier responses included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag_us: Option<LatencyStats>,
+    /// Extension, open model: the share of the measured window the connections spent
+    /// waiting on the target (send to outcome, summed over connections / (connections x
+    /// window)); near 1 when the target holds every connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections_busy: Option<f64>,
     pub interrupted: bool,
     pub errors: ErrorCounts,
     pub all: ScopeResult,
@@ -51,9 +72,9 @@ pub struct ErrorCounts {
     /// Extension: successful responses that lacked a field named in `capture`.
     #[serde(default)]
     pub capture: u64,
-    /// Extension: requests intended in the measured window without an outcome when the run
-    /// ended (in flight at the cutoff, or never sent because their connection was stalled).
-    /// Omitted when 0.
+    /// Extension: requests sent in the measured window without an outcome when the run
+    /// ended (in flight at the end of the grace period). Omitted when 0. Runs written before
+    /// `dropped` existed also counted never-sent requests here (see `settings.unsent`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unfinished: u64,
 }
@@ -65,13 +86,23 @@ fn is_zero(n: &u64) -> bool {
 impl ErrorCounts {
     /// Adds `other`'s counts (every kind and status) to these.
     pub fn add(&mut self, other: &ErrorCounts) {
-        self.total += other.total;
-        self.connect += other.connect;
-        self.timeout += other.timeout;
-        self.io += other.io;
-        self.capture += other.capture;
-        self.unfinished += other.unfinished;
-        for (status, n) in &other.status {
+        // Destructured, so that a new kind does not compile until it is added here.
+        let ErrorCounts {
+            total,
+            connect,
+            timeout,
+            io,
+            status,
+            capture,
+            unfinished,
+        } = other;
+        self.total += total;
+        self.connect += connect;
+        self.timeout += timeout;
+        self.io += io;
+        self.capture += capture;
+        self.unfinished += unfinished;
+        for (status, n) in status {
             *self.status.entry(status.clone()).or_default() += n;
         }
     }
@@ -111,8 +142,14 @@ pub struct LatencyStats {
 pub struct TimelinePoint {
     /// Seconds since `started_at` at the end of this interval (1 = the first second).
     pub t_s: u64,
+    /// Requests whose outcome came in this second (responses and failures; requests answered
+    /// in the end-of-run grace and unfinished ones count in the last second).
     pub requests: u64,
     pub errors: u64,
+    /// Extension: open-model requests due in this second that were never sent. Omitted
+    /// when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
     pub p50_us: u64,
     pub p99_us: u64,
     /// Extension: base64 HdrHistogram V2 deflate of this interval's latency (all actions,
@@ -161,11 +198,12 @@ pub struct Settings {
     pub late: u64,
     /// Turns given to another action because a capture pool was still empty.
     pub deferred: u64,
-    /// Open model: requests the schedule offered in the measured window.
+    /// Open model: requests the schedule offered in the measured window
+    /// (= `requests` + `dropped`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offered: Option<u64>,
-    /// Open model: offered requests never sent (part of `errors.unfinished`, no action).
-    /// Omitted when 0.
+    /// Read from runs written before `dropped` existed: offered requests never sent, then
+    /// counted in `errors.unfinished` and `requests`. No longer written (always 0).
     #[serde(skip_serializing_if = "is_zero")]
     pub unsent: u64,
     /// Requests without an outcome when the run ended (= `errors.unfinished`). Omitted

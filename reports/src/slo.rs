@@ -9,6 +9,12 @@
 //! request, fails its checks with a `reason`; so does a latency metric of a scope whose latency
 //! histogram is empty (every request failed before a response, e.g. an unreachable target):
 //! a gate must never pass on missing data.
+//!
+//! A saturated open-model run (see [`crate::saturation`]) also fails its gate: it dropped
+//! requests or fell short of the offered rate, so its latencies describe only the requests
+//! that got through and cannot vouch for the SLO. When the run has thresholds at all, a
+//! check of metric [`SATURATED`] is added after them (only when the run is saturated); it is
+//! derived from the run, never read back as a threshold.
 
 use estimator::{SloMetric, SloSpec, Threshold};
 
@@ -16,7 +22,11 @@ use crate::error::ReportError;
 use crate::run::{RunResult, ScopeResult, SloCheck, SloOutcome};
 use crate::units::{fmt_pct, fmt_rps, fmt_us};
 
-/// Evaluates every threshold of `spec` against `run`, in spec order.
+/// The metric name of the check a saturated run fails.
+pub const SATURATED: &str = "saturated";
+
+/// Evaluates every threshold of `spec` against `run`, in spec order, then (when there are
+/// thresholds and the run is saturated) the failed saturation check.
 pub fn evaluate(run: &RunResult, spec: &SloSpec) -> SloOutcome {
     let mut checks = Vec::new();
     for scope in &spec.scopes {
@@ -25,9 +35,37 @@ pub fn evaluate(run: &RunResult, spec: &SloSpec) -> SloOutcome {
             checks.push(check_one(run, &scope.scope, result, threshold));
         }
     }
+    if !checks.is_empty() && run.saturated {
+        checks.push(saturation_check(run));
+    }
     SloOutcome {
         pass: checks.iter().all(|c| c.pass),
         checks,
+    }
+}
+
+/// The failed check of a saturated run: value = dropped requests, limit 0.
+fn saturation_check(run: &RunResult) -> SloCheck {
+    let offered = crate::saturation::offered_rps(run).unwrap_or(0.0);
+    let why = if run.dropped > 0 {
+        format!("{} offered requests were never sent", run.dropped)
+    } else {
+        format!(
+            "achieved {} of {} offered",
+            fmt_rps(run.achieved_rps),
+            fmt_rps(offered)
+        )
+    };
+    SloCheck {
+        scope: "all".to_string(),
+        metric: SATURATED.to_string(),
+        limit: 0.0,
+        value: run.dropped as f64,
+        pass: false,
+        reason: Some(format!(
+            "the run was saturated ({why}): its latencies cover only the requests that got \
+             through; lower the rate or find the capacity with `napkin capacity`"
+        )),
     }
 }
 
@@ -88,6 +126,31 @@ fn check_one(
     check
 }
 
+/// Whether every latency threshold of `spec` holds for the *service* time (from the actual
+/// send) of its scope: the target answered within the SLO once a request reached it, so any
+/// excess of the corrected latency is time the request waited to be sent. Thresholds that
+/// are not latencies, and scopes without data, are ignored.
+pub fn service_within(run: &RunResult, spec: &SloSpec) -> bool {
+    spec.scopes.iter().all(|scope| {
+        let Some(result) = scope_of(run, &scope.scope) else {
+            return true;
+        };
+        let s = &result.service_us;
+        scope.thresholds.iter().all(|t| {
+            let value = match t.metric {
+                SloMetric::P50 => s.p50 as f64,
+                SloMetric::P90 => s.p90 as f64,
+                SloMetric::P99 => s.p99 as f64,
+                SloMetric::P999 => s.p999 as f64,
+                SloMetric::Max => s.max as f64,
+                SloMetric::Mean => s.mean,
+                SloMetric::ErrorRate | SloMetric::MinRps => return true,
+            };
+            value <= t.limit
+        })
+    })
+}
+
 /// Whether `metric` reads the latency histogram (p50 p90 p99 p999 max mean).
 pub fn is_latency(metric: SloMetric) -> bool {
     !matches!(metric, SloMetric::ErrorRate | SloMetric::MinRps)
@@ -132,11 +195,13 @@ pub fn parse_metric(key: &str) -> Option<SloMetric> {
 /// Rebuilds the thresholds a run was gated on from its recorded checks (scope order kept).
 pub fn spec_from_checks(checks: &[SloCheck]) -> Result<SloSpec, ReportError> {
     let mut spec = SloSpec::default();
-    for c in checks {
+    for c in checks.iter().filter(|c| c.metric != SATURATED) {
         let metric = parse_metric(&c.metric).ok_or_else(|| {
             ReportError::Invalid(format!(
-                "slo check of scope {:?} has unknown metric {:?} (known: p50 p90 p99 p999 max mean error_rate min_rps)",
-                c.scope, c.metric
+                "slo check of scope {:?} has unknown metric {:?} (known: {})",
+                c.scope,
+                c.metric,
+                SloMetric::ALL.map(SloMetric::as_str).join(" ")
             ))
         })?;
         let threshold = Threshold {
@@ -163,6 +228,35 @@ pub fn fmt_metric(metric: &str, v: f64) -> String {
     }
 }
 
+/// The thresholds of a spec in one line: `all p99 <= 50.00ms, error_rate <= 0.10%;
+/// view_timeline p99 <= 30.00ms`.
+pub fn describe_slo(spec: &SloSpec) -> String {
+    spec.scopes
+        .iter()
+        .filter(|s| !s.thresholds.is_empty())
+        .map(|s| {
+            let items: Vec<String> = s
+                .thresholds
+                .iter()
+                .map(|t| {
+                    let op = if t.metric.is_lower_bound() {
+                        ">="
+                    } else {
+                        "<="
+                    };
+                    format!(
+                        "{} {op} {}",
+                        t.metric.as_str(),
+                        fmt_metric(t.metric.as_str(), t.limit)
+                    )
+                })
+                .collect();
+            format!("{} {}", s.scope, items.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// One line describing a check: `all p99 = 12.30ms (limit <= 50.00ms): pass`.
 pub fn describe(c: &SloCheck) -> String {
     let op = match parse_metric(&c.metric) {
@@ -170,6 +264,10 @@ pub fn describe(c: &SloCheck) -> String {
         _ => "<=",
     };
     let verdict = if c.pass { "pass" } else { "FAIL" };
+    if c.metric == SATURATED {
+        let reason = c.reason.as_deref().unwrap_or("the run was saturated");
+        return format!("{} not saturated: {verdict}: {reason}", c.scope);
+    }
     match &c.reason {
         Some(reason) => format!(
             "{} {} (limit {op} {}): {verdict}: {reason}",

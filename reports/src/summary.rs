@@ -28,6 +28,10 @@ pub struct Summary {
     pub duration_s: f64,
     pub requests: u64,
     pub achieved_rps: f64,
+    pub dropped: u64,
+    pub saturated: bool,
+    /// When saturated: which side could not keep up, in words ([`crate::saturation`]).
+    pub saturation: Option<String>,
     pub interrupted: bool,
     pub errors: ErrorCounts,
     /// `all` first, then the actions by name.
@@ -45,8 +49,9 @@ pub struct ScopeSummary {
     pub errors: u64,
     /// errors / requests.
     pub error_rate: f64,
-    /// requests / duration_s.
-    pub rps: f64,
+    /// All requests of the scope (errors included) per second of the window; not the
+    /// achieved rate (responses within the window) nor compare's successful requests/s.
+    pub requests_per_s: f64,
     pub latency_us: Ladder,
     pub service_us: Ladder,
     pub error_kinds: ErrorCounts,
@@ -58,7 +63,7 @@ pub const SUMMARY_HEADERS: [&str; 8] = [
     "requests",
     "errors",
     "error rate",
-    "rate",
+    "req/s",
     "min",
     "mean",
     "stddev",
@@ -66,7 +71,7 @@ pub const SUMMARY_HEADERS: [&str; 8] = [
 
 impl ScopeSummary {
     /// The cells of the summary table row (table and html): scope, requests, errors, error
-    /// rate, rate, min, mean, stddev.
+    /// rate, req/s (all requests, errors included), min, mean, stddev.
     pub fn summary_cells(&self) -> Vec<String> {
         let l = &self.latency_us;
         vec![
@@ -74,7 +79,7 @@ impl ScopeSummary {
             crate::units::fmt_count(self.requests),
             crate::units::fmt_count(self.errors),
             crate::units::fmt_pct(self.error_rate),
-            crate::units::fmt_rps(self.rps),
+            crate::units::fmt_rps(self.requests_per_s),
             l.cell(l.min as f64),
             l.cell(l.mean),
             l.cell(l.stddev),
@@ -167,6 +172,9 @@ impl Summary {
             duration_s: run.duration_s,
             requests: run.requests,
             achieved_rps: run.achieved_rps,
+            dropped: run.dropped,
+            saturated: run.saturated,
+            saturation: crate::saturation::assess(run)?.map(|a| a.explanation),
             interrupted: run.interrupted,
             errors: run.errors.clone(),
             scopes,
@@ -231,7 +239,7 @@ fn scope_summary(
         } else {
             scope.errors as f64 / scope.requests as f64
         },
-        rps: if run.duration_s > 0.0 {
+        requests_per_s: if run.duration_s > 0.0 {
             scope.requests as f64 / run.duration_s
         } else {
             0.0

@@ -160,3 +160,47 @@ fn merging_nothing_is_an_error() {
     let err = merge(&[], false).unwrap_err();
     assert!(err.to_string().contains("nothing to merge"));
 }
+
+#[test]
+fn merging_adds_every_count_of_the_run_and_its_settings() {
+    // Two open-model runs that dropped and left requests unfinished: every count adds up,
+    // and `settings.unfinished` still equals `errors.unfinished` (docs/load.md's invariant).
+    let mut a = sample_run();
+    a.errors.unfinished = 3;
+    a.errors.total += 3;
+    a.settings.unfinished = 3;
+    a.settings.offered = Some(a.requests + 40);
+    a.dropped = 40;
+    a.settings.late = 7;
+    a.settings.deferred = 2;
+    a.settings.connections = Some(8);
+    let mut b = sample_run();
+    b.errors.unfinished = 5;
+    b.errors.total += 5;
+    b.settings.unfinished = 5;
+    b.settings.offered = Some(b.requests + 2);
+    b.dropped = 2;
+    b.settings.late = 1;
+    b.settings.connections = Some(4);
+    let m = merge(
+        &[input("a.json", a.clone()), input("b.json", b.clone())],
+        false,
+    )
+    .unwrap();
+    assert_eq!(m.dropped, 42);
+    assert_eq!(m.requests, a.requests + b.requests);
+    assert_eq!(m.settings.offered, Some(m.requests + 42));
+    assert_eq!(m.errors.unfinished, 8);
+    assert_eq!(m.settings.unfinished, m.errors.unfinished);
+    assert_eq!(m.errors.total, a.errors.total + b.errors.total);
+    assert_eq!(m.settings.late, 8);
+    assert_eq!(
+        m.settings.deferred,
+        a.settings.deferred + b.settings.deferred
+    );
+    assert_eq!(m.settings.connections, Some(12));
+    assert!(
+        m.saturated,
+        "dropped requests make the merged run saturated"
+    );
+}

@@ -10,10 +10,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::render;
 use crate::store::StoreError;
 use crate::time::Rfc3339;
 use crate::App;
@@ -33,7 +32,7 @@ pub(crate) type Resp = Response<Full<Bytes>>;
 pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
-    allow: Option<&'static str>,
+    allow: Option<String>,
 }
 
 impl ApiError {
@@ -64,9 +63,8 @@ impl ApiError {
                 error: &self.message,
             },
         );
-        if let Some(allow) = self.allow {
-            resp.headers_mut()
-                .insert(ALLOW, HeaderValue::from_static(allow));
+        if let Some(allow) = self.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+            resp.headers_mut().insert(ALLOW, allow);
         }
         resp
     }
@@ -78,6 +76,7 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownUser(_) | StoreError::UnknownTweet(_) => StatusCode::NOT_FOUND,
             StoreError::SelfFollow => StatusCode::UNPROCESSABLE_ENTITY,
             StoreError::Full => StatusCode::INSUFFICIENT_STORAGE,
+            StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, e.to_string())
     }
@@ -129,50 +128,142 @@ pub(crate) async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Resp
     Ok(resp)
 }
 
-/// Matches the path to a route template, then checks the method, then parses the ids.
+/// What a request asks for: one variant per (route, method) pair of [`ROUTES`]. Dispatch is an
+/// exhaustive `match` on it, so a route without a handler does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    CreateUser,
+    Follow,
+    Unfollow,
+    HomeTimeline,
+    UserTimeline,
+    PostTweet,
+    GetTweet,
+    Like,
+    Healthz,
+    Metrics,
+}
+
+/// One path template (`{name}` segments match one path segment each) and its methods.
+struct Route {
+    template: &'static str,
+    methods: &'static [(&'static str, Endpoint)],
+}
+
+/// The one route table of the API (SPEC section 6): what is not here is a 404.
+const ROUTES: &[Route] = &[
+    Route {
+        template: "/users",
+        methods: &[("POST", Endpoint::CreateUser)],
+    },
+    Route {
+        template: "/users/{id}/follows/{target}",
+        methods: &[("PUT", Endpoint::Follow), ("DELETE", Endpoint::Unfollow)],
+    },
+    Route {
+        template: "/users/{id}/timeline",
+        methods: &[("GET", Endpoint::HomeTimeline)],
+    },
+    Route {
+        template: "/users/{id}/tweets",
+        methods: &[("GET", Endpoint::UserTimeline)],
+    },
+    Route {
+        template: "/tweets",
+        methods: &[("POST", Endpoint::PostTweet)],
+    },
+    Route {
+        template: "/tweets/{id}",
+        methods: &[("GET", Endpoint::GetTweet)],
+    },
+    Route {
+        template: "/tweets/{id}/likes/{user_id}",
+        methods: &[("PUT", Endpoint::Like)],
+    },
+    Route {
+        template: "/healthz",
+        methods: &[("GET", Endpoint::Healthz)],
+    },
+    Route {
+        template: "/metrics",
+        methods: &[("GET", Endpoint::Metrics)],
+    },
+];
+
+impl Route {
+    /// The path's values of the template's `{...}` segments (at most two), if the path matches.
+    fn captures<'p>(&self, segments: &[&'p str]) -> Option<[&'p str; 2]> {
+        let mut parts = self.template.trim_start_matches('/').split('/');
+        let (mut params, mut n) = ([""; 2], 0);
+        for &seg in segments {
+            let part = parts.next()?;
+            if part.starts_with('{') {
+                *params.get_mut(n)? = seg;
+                n += 1;
+            } else if part != seg {
+                return None;
+            }
+        }
+        parts.next().is_none().then_some(params)
+    }
+
+    /// The `Allow` header value: the route's methods.
+    fn allow(&self) -> String {
+        let names: Vec<&str> = self.methods.iter().map(|(m, _)| *m).collect();
+        names.join(", ")
+    }
+}
+
+/// Finds the route of the path, then the endpoint of the method, then runs it.
 async fn dispatch(app: &App, req: Request<Incoming>) -> (&'static str, Result<Resp, ApiError>) {
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(&path).split('/').collect();
-    let method = req.method().clone();
-    let (route, allow): (&'static str, &'static str) = match segments.as_slice() {
-        ["users"] => ("/users", "POST"),
-        ["users", _, "follows", _] => ("/users/{id}/follows/{target}", "PUT, DELETE"),
-        ["users", _, "timeline"] => ("/users/{id}/timeline", "GET"),
-        ["users", _, "tweets"] => ("/users/{id}/tweets", "GET"),
-        ["tweets"] => ("/tweets", "POST"),
-        ["tweets", _] => ("/tweets/{id}", "GET"),
-        ["tweets", _, "likes", _] => ("/tweets/{id}/likes/{user_id}", "PUT"),
-        ["healthz"] => ("/healthz", "GET"),
-        ["metrics"] => ("/metrics", "GET"),
-        _ => {
-            let msg = format!("no route for {path}; see the API in docs/server.md");
-            return ("unmatched", Err(ApiError::new(StatusCode::NOT_FOUND, msg)));
-        }
+    let Some((route, params)) = ROUTES
+        .iter()
+        .find_map(|r| Some((r, r.captures(&segments)?)))
+    else {
+        let msg = format!("no route for {path}; see the API in docs/server.md");
+        return ("unmatched", Err(ApiError::new(StatusCode::NOT_FOUND, msg)));
     };
-    if !allow.split(", ").any(|m| m == method.as_str()) {
-        let msg = format!("method {method} is not allowed on {route}; use {allow}");
+    let method = req.method().clone();
+    let Some(&(_, endpoint)) = route.methods.iter().find(|(m, _)| *m == method.as_str()) else {
+        let allow = route.allow();
+        let msg = format!(
+            "method {method} is not allowed on {}; use {allow}",
+            route.template
+        );
         let mut err = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, msg);
         err.allow = Some(allow);
-        return (route, Err(err));
-    }
-    let result = match (segments.as_slice(), &method) {
-        (["users"], _) => create_user(app, req).await,
-        (["users", id, "follows", target], m) => follow(app, id, target, m == Method::PUT),
-        (["users", id, "timeline"], _) => timeline(app, id, req.uri().query(), true),
-        (["users", id, "tweets"], _) => timeline(app, id, req.uri().query(), false),
-        (["tweets"], _) => post_tweet(app, req).await,
-        (["tweets", id], _) => parse_id(id, "tweet id").and_then(|id| {
-            let found = u32::try_from(id)
-                .ok()
-                .and_then(|t| render::single(&app.store, t));
-            let json = found.ok_or(StoreError::UnknownTweet(id))?;
-            Ok(json_bytes(json))
-        }),
-        (["tweets", id, "likes", user], _) => like(app, id, user),
-        (["healthz"], _) => Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
-        _ => Ok(metrics(app)),
+        return (route.template, Err(err));
     };
-    (route, result)
+    (route.template, run(app, endpoint, &params, req).await)
+}
+
+/// Runs one endpoint with the path parameters of its template, in template order.
+async fn run(
+    app: &App,
+    endpoint: Endpoint,
+    params: &[&str; 2],
+    req: Request<Incoming>,
+) -> Result<Resp, ApiError> {
+    let param = |i: usize| params[i];
+    match endpoint {
+        Endpoint::CreateUser => create_user(app, req).await,
+        Endpoint::Follow => follow(app, param(0), param(1), true).await,
+        Endpoint::Unfollow => follow(app, param(0), param(1), false).await,
+        Endpoint::HomeTimeline => timeline(app, param(0), req.uri().query(), true),
+        Endpoint::UserTimeline => timeline(app, param(0), req.uri().query(), false),
+        Endpoint::PostTweet => post_tweet(app, req).await,
+        Endpoint::GetTweet => get_tweet(app, param(0)),
+        Endpoint::Like => like(app, param(0), param(1)).await,
+        Endpoint::Healthz => Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
+        Endpoint::Metrics => Ok(metrics(app)),
+    }
+}
+
+fn get_tweet(app: &App, id: &str) -> Result<Resp, ApiError> {
+    let id = parse_id(id, "tweet id")?;
+    Ok(json_bytes(app.tweet_json(id)?))
 }
 
 /// Parses a path id: a positive decimal u64.
@@ -236,20 +327,16 @@ async fn create_user(app: &App, req: Request<Incoming>) -> Result<Resp, ApiError
             "name has {chars} characters; use 1 to {MAX_NAME_CHARS} non-blank characters"
         )));
     }
-    let id = app.store.create_user(&new.name)?;
+    let id = app.create_user(&new.name).await?;
     Ok(json(StatusCode::CREATED, &serde_json::json!({ "id": id })))
 }
 
-fn follow(app: &App, id: &str, target: &str, add: bool) -> Result<Resp, ApiError> {
+async fn follow(app: &App, id: &str, target: &str, add: bool) -> Result<Resp, ApiError> {
     let (id, target) = (
         parse_id(id, "user id")?,
         parse_id(target, "target user id")?,
     );
-    if add {
-        app.store.follow(id, target)?;
-    } else {
-        app.store.unfollow(id, target)?;
-    }
+    app.follow(id, target, add).await?;
     Ok(no_content())
 }
 
@@ -273,7 +360,7 @@ async fn post_tweet(app: &App, req: Request<Incoming>) -> Result<Resp, ApiError>
             "text has {chars} characters; use 1 to {MAX_TWEET_CHARS} characters, not all blank"
         )));
     }
-    let t = app.store.post_tweet(new.user_id, &new.text)?;
+    let t = app.post_tweet(new.user_id, &new.text).await?;
     let created = Created {
         id: t.id,
         user_id: t.user_id,
@@ -282,9 +369,9 @@ async fn post_tweet(app: &App, req: Request<Incoming>) -> Result<Resp, ApiError>
     Ok(json(StatusCode::CREATED, &created))
 }
 
-fn like(app: &App, tweet: &str, user: &str) -> Result<Resp, ApiError> {
+async fn like(app: &App, tweet: &str, user: &str) -> Result<Resp, ApiError> {
     let (tweet, user) = (parse_id(tweet, "tweet id")?, parse_id(user, "user id")?);
-    app.store.like(tweet, user)?;
+    app.like(tweet, user).await?;
     Ok(no_content())
 }
 
@@ -328,22 +415,50 @@ fn parse_query(query: Option<&str>) -> Result<(usize, Option<u64>), ApiError> {
 fn timeline(app: &App, id: &str, query: Option<&str>, home: bool) -> Result<Resp, ApiError> {
     let id = parse_id(id, "user id")?;
     let (limit, before) = parse_query(query)?;
-    let page = if home {
-        let page = app.store.home_ids(id, before, limit)?;
-        app.metrics.record_authors(page.authors_merged);
-        page
-    } else {
-        app.store.user_ids(id, before, limit)?
-    };
-    Ok(json_bytes(render::page(&app.store, &page)))
+    Ok(json_bytes(app.timeline_json(id, before, limit, home)?))
 }
 
 fn metrics(app: &App) -> Resp {
-    let text = app.metrics.render(&app.store);
+    let text = app.metrics_text();
     let mut resp = Response::new(Full::new(Bytes::from(text)));
     resp.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_route_table_has_unique_templates_and_endpoints() {
+        let mut templates: Vec<&str> = ROUTES.iter().map(|r| r.template).collect();
+        let mut endpoints: Vec<String> = ROUTES
+            .iter()
+            .flat_map(|r| r.methods.iter().map(|(_, e)| format!("{e:?}")))
+            .collect();
+        let (t, e) = (templates.len(), endpoints.len());
+        templates.sort_unstable();
+        templates.dedup();
+        endpoints.sort_unstable();
+        endpoints.dedup();
+        assert_eq!((templates.len(), endpoints.len()), (t, e));
+        assert!(ROUTES.iter().all(|r| r.template.matches('{').count() <= 2));
+    }
+
+    #[test]
+    fn templates_capture_their_parameters() {
+        let follows = &ROUTES[1];
+        assert_eq!(
+            follows.captures(&["users", "7", "follows", "9"]),
+            Some(["7", "9"])
+        );
+        assert_eq!(follows.captures(&["users", "7", "follows"]), None);
+        assert_eq!(follows.captures(&["users", "7", "follows", "9", "x"]), None);
+        assert_eq!(ROUTES[0].captures(&["users"]), Some(["", ""]));
+        assert_eq!(ROUTES[0].captures(&["metrics"]), None);
+        assert_eq!(follows.allow(), "PUT, DELETE");
+    }
 }

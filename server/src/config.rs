@@ -2,6 +2,7 @@
 //! set. Parsed values only; [`Config::validate`] rejects combinations the server cannot honour.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -50,6 +51,55 @@ impl FromStr for Strategy {
     }
 }
 
+/// When a write is made durable (`--fsync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fsync {
+    /// Every write is its own transaction, synced before its answer.
+    Always,
+    /// Writes that queue while a commit is being synced share the next commit (group commit);
+    /// each is still answered only once its commit is durable.
+    Batch,
+}
+
+impl Fsync {
+    /// The lowercase name used on the command line and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::Batch => "batch",
+        }
+    }
+}
+
+/// Cache budget with `--data-dir` and no `--cache-size`.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The durable tier (`--data-dir`): where the store lives and how writes and reads are served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// Directory of the store; created if missing, refused if it holds other files.
+    pub dir: PathBuf,
+    /// When writes are durable.
+    pub fsync: Fsync,
+    /// Bytes of the in-memory cache of tweets and home timelines in front of the store.
+    pub cache_bytes: u64,
+    /// The seed values were asked for explicitly: a store that already holds data is then
+    /// refused instead of served (seeding never writes into a non-empty store).
+    pub seed_given: bool,
+}
+
+impl StorageConfig {
+    /// A store in `dir` with batch commits, the default cache, seeding only a new store.
+    pub fn new(dir: impl Into<PathBuf>) -> StorageConfig {
+        StorageConfig {
+            dir: dir.into(),
+            fsync: Fsync::Batch,
+            cache_bytes: DEFAULT_CACHE_BYTES,
+            seed_given: false,
+        }
+    }
+}
+
 /// Everything the server needs to start. [`Config::default`] is a small, fast-seeding server.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -77,6 +127,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Longest wait for in-flight requests after shutdown is requested.
     pub drain_timeout: Duration,
+    /// The durable tier; `None` keeps everything in memory (the default).
+    pub storage: Option<StorageConfig>,
 }
 
 impl Default for Config {
@@ -94,6 +146,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 4096,
             drain_timeout: Duration::from_secs(10),
+            storage: None,
         }
     }
 }
@@ -123,6 +176,11 @@ impl Config {
                 "seed zipf exponent is {}; use a positive number such as 1.0",
                 self.seed_zipf_exponent
             ));
+        }
+        if let Some(storage) = &self.storage {
+            if storage.cache_bytes == 0 {
+                return bad("cache size is 0 bytes; give a positive size such as 64MiB".into());
+            }
         }
         let users = u64::from(self.seed_users);
         let follows = users * u64::from(self.effective_seed_follows());

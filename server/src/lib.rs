@@ -23,11 +23,13 @@
 //! ```
 
 mod api;
+mod app;
 mod config;
 mod metrics;
 mod render;
 pub mod seed;
 pub mod store;
+mod tier;
 mod time;
 
 use std::future::Future;
@@ -41,10 +43,12 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use api::{DEFAULT_LIMIT, MAX_LIMIT, MAX_NAME_CHARS, MAX_TWEET_CHARS};
-pub use config::{Config, Strategy};
+pub use app::App;
+pub use config::{Config, Fsync, StorageConfig, Strategy, DEFAULT_CACHE_BYTES};
 pub use metrics::Metrics;
 pub use seed::SeedReport;
 pub use store::{Store, HOME_CAP};
+pub use tier::TIMELINE_BYTES;
 
 /// Largest request head (request line and headers) accepted, in bytes.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
@@ -61,57 +65,13 @@ pub enum ServerError {
     /// Seeding was interrupted (its thread panicked or was cancelled).
     #[error("seeding failed: {0}")]
     Seed(String),
-}
-
-/// A seeded store with its configuration and metrics: everything a connection needs.
-#[derive(Debug)]
-pub struct App {
-    config: Config,
-    store: Store,
-    metrics: Metrics,
-    seed: SeedReport,
-}
-
-impl App {
-    /// Validates `config` and seeds the store (CPU-bound: seconds for 100K users; call it
-    /// outside an async context or through `spawn_blocking`, as [`run`] does).
-    pub fn new(config: Config) -> Result<App, ServerError> {
-        let fanout = store::FanoutCounters::default();
-        let (store, seed) = seed::build(&config, fanout.clone())?;
-        let metrics = Metrics::new(&seed, fanout);
-        tracing::info!(
-            timeline = %config.timeline,
-            shards = config.shards,
-            celebrity_threshold = config.celebrity_threshold,
-            "{seed}"
-        );
-        Ok(App {
-            config,
-            store,
-            metrics,
-            seed,
-        })
-    }
-
-    /// The configuration the app was built with.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The store (for callers that inspect or pre-load it).
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// The metrics registry of this app.
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    /// What seeding built and how long it took.
-    pub fn seed_report(&self) -> &SeedReport {
-        &self.seed
-    }
+    /// The `--data-dir` cannot be used as given (a file, unwritable, locked, foreign,
+    /// incompatible or corrupt): bad input, nothing in it was changed.
+    #[error("{0}")]
+    DataDir(String),
+    /// The durable store failed while starting (an I/O error reading or writing it).
+    #[error("durable store error: {0}")]
+    Store(String),
 }
 
 /// Seeds a store from `config`, then serves it on `listener` until `shutdown` resolves, then
@@ -135,7 +95,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let mut http = http1::Builder::new();
+    // half_close: a client that sends its requests and then shuts down its write side (as
+    // `nc -q`, `curl --next` scripts and pipelining clients do) still gets every answer.
     http.timer(TokioTimer::new())
+        .half_close(true)
         .header_read_timeout(app.config.header_read_timeout)
         .max_buf_size(MAX_HEADER_BYTES.max(8192));
     let limit = Arc::new(Semaphore::new(app.config.max_connections));

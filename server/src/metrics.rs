@@ -158,6 +158,11 @@ impl Metrics {
         Metrics { registry, ..m }
     }
 
+    /// Registers the durable tier's metrics (cache, store).
+    pub(crate) fn add_tier(&mut self, stats: &crate::tier::TierStats) {
+        stats.register(&mut self.registry);
+    }
+
     /// Counts one answered request.
     pub(crate) fn record(&self, route: &'static str, status: u16, elapsed: Duration) {
         self.requests

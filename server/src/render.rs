@@ -24,7 +24,7 @@ impl<'a> TextJson<'a> {
     fn of(text: &'a Text) -> TextJson<'a> {
         static ESCAPED: OnceLock<Vec<Box<RawValue>>> = OnceLock::new();
         let escaped = ESCAPED.get_or_init(|| {
-            crate::seed::TEXTS
+            crate::store::TEXTS
                 .iter()
                 .filter_map(|t| RawValue::from_string(serde_json::to_string(t).ok()?).ok())
                 .collect()
@@ -50,17 +50,63 @@ struct Head<'a> {
 
 /// `{"id":..,"user_id":..,"text":..,"created_at":..,"likes":` for tweet `tid`.
 fn head(tid: u32, tweet: &Tweet) -> Box<str> {
-    let head = Head {
+    finish_head(&Head {
         id: u64::from(tid),
         user_id: u64::from(tweet.user_id),
         text: TextJson::of(&tweet.text),
         created_at: Rfc3339(tweet.created_ms),
-    };
+    })
+}
+
+/// The head of a tweet known by its fields (the durable tier renders stored tweets this way).
+pub(crate) fn head_of(tid: u32, user_id: u32, created_ms: u64, text: &str) -> Box<str> {
+    finish_head(&Head {
+        id: u64::from(tid),
+        user_id: u64::from(user_id),
+        text: TextJson::Plain(text),
+        created_at: Rfc3339(created_ms),
+    })
+}
+
+/// `{..."likes":` from the fields before `likes`.
+fn finish_head(head: &Head<'_>) -> Box<str> {
     // Serializing a struct of numbers and strings cannot fail; it ends with '}'.
-    let mut json = serde_json::to_string(&head).unwrap_or_else(|_| "{".into());
+    let mut json = serde_json::to_string(head).unwrap_or_else(|_| "{".into());
     json.pop();
     json.push_str(",\"likes\":");
     json.into_boxed_str()
+}
+
+/// The JSON of one tweet from its head and like count.
+pub(crate) fn single_of(head: &str, likes: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(head.len() + 12);
+    out.extend_from_slice(head.as_bytes());
+    let _ = write!(out, "{likes}}}");
+    out
+}
+
+/// The JSON of a timeline page from tweet heads and like counts, in page order.
+pub(crate) fn page_of<H: AsRef<str>>(heads: &[H], likes: &[u32], next: Option<u64>) -> Vec<u8> {
+    let size: usize = heads.iter().map(|h| h.as_ref().len() + 8).sum();
+    let mut out = Vec::with_capacity(48 + size);
+    out.extend_from_slice(b"{\"tweets\":[");
+    for (i, (head, likes)) in heads.iter().zip(likes).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(head.as_ref().as_bytes());
+        let _ = write!(out, "{likes}}}");
+    }
+    close_page(&mut out, next);
+    out
+}
+
+fn close_page(out: &mut Vec<u8>, next: Option<u64>) {
+    out.extend_from_slice(b"],\"next\":");
+    let _ = match next {
+        Some(next) => write!(out, "{next}}}"),
+        None => write!(out, "null}}"),
+    };
 }
 
 /// Appends the JSON object of tweet `tid` to `out`.
@@ -112,10 +158,6 @@ pub(crate) fn page(store: &Store, page: &PageIds) -> Vec<u8> {
         let _ = write!(out, "{likes}}}");
     }
     drop(snapshot);
-    out.extend_from_slice(b"],\"next\":");
-    let _ = match page.next {
-        Some(next) => write!(out, "{next}}}"),
-        None => write!(out, "null}}"),
-    };
+    close_page(&mut out, page.next);
     out
 }

@@ -14,24 +14,14 @@ use rand::{Rng, SeedableRng};
 use rand_distr::Zipf;
 
 use crate::config::{Config, Strategy};
-use crate::store::{ops::now_ms, FanoutCounters, Store, Text, Tweet, TweetTable, User, HOME_CAP};
+use crate::store::{
+    ops::now_ms, FanoutCounters, Store, Text, Tweet, TweetTable, User, HOME_CAP, TEXTS,
+};
 use crate::ServerError;
 
 /// Users per parallel block; each block has its own RNG so the graph is the same whatever the
 /// number of threads.
 const BLOCK: usize = 4096;
-
-/// Texts of seeded tweets, shared by reference.
-pub const TEXTS: [&str; 8] = [
-    "Shipping a new feature today. Capacity planning first, load test second, coffee third.",
-    "Latency is a distribution, not a number. Always look at the tail.",
-    "Fan-out on write is cheap until a celebrity tweets.",
-    "Our p99 dropped after we fixed coordinated omission in the benchmark.",
-    "Back-of-the-envelope: 300M users, 20% daily active, 2 tweets a day each.",
-    "Read path cached, write path queued, everything measured.",
-    "Hello from the reference server!",
-    "Zipf says most of you follow the same few accounts.",
-];
 
 /// What seeding built, for the startup log and for callers that measure it.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,10 +273,10 @@ fn gen_tweets(n: usize, t: usize, shards: usize) -> TweetTable {
     TweetTable::seeded(tweets, shards)
 }
 
-type Distribution = (Vec<(u64, u32)>, Vec<(f64, u32)>);
+pub(crate) type Distribution = (Vec<(u64, u32)>, Vec<(f64, u32)>);
 
 /// The most followed users and follower-count percentiles.
-fn distribution(followers: &[Vec<u32>]) -> Distribution {
+pub(crate) fn distribution(followers: &[Vec<u32>]) -> Distribution {
     let mut counts: Vec<(u32, u64)> = followers
         .iter()
         .enumerate()

@@ -195,7 +195,7 @@ async fn healthz_and_metrics() {
     assert!(!tweets.is_empty());
     for t in tweets {
         let text = t["text"].as_str().unwrap();
-        assert!(server::seed::TEXTS.contains(&text), "{text:?}");
+        assert!(server::store::TEXTS.contains(&text), "{text:?}");
         let id = t["id"].as_u64().unwrap();
         assert_eq!(c.get(&format!("/tweets/{id}")).await.json, *t);
     }

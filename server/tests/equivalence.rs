@@ -3,21 +3,27 @@
 
 mod common;
 
-use common::{small, start, Client, TestServer};
+use common::{durable, small, start, Client, TestServer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use server::{Config, Strategy, HOME_CAP};
 
 const USERS: u64 = 300;
 
-async fn three(config: Config) -> Vec<(TestServer, Client)> {
+/// One server per strategy; with `dir`, each on a durable store in its own subdirectory
+/// (a cache big enough that nothing is evicted: eviction is tested in cache.rs).
+async fn three(config: Config, dir: Option<&std::path::Path>) -> Vec<(TestServer, Client)> {
     let mut out = Vec::new();
     for strategy in [Strategy::Push, Strategy::Pull, Strategy::Hybrid] {
-        let srv = start(Config {
+        let config = Config {
             timeline: strategy,
             ..config.clone()
-        })
-        .await;
+        };
+        let config = match dir {
+            Some(d) => durable(config, &d.join(strategy.as_str()), 64 << 20),
+            None => config,
+        };
+        let srv = start(config).await;
         let c = srv.client().await;
         out.push((srv, c));
     }
@@ -39,6 +45,17 @@ async fn all(servers: &mut [(TestServer, Client)], method: &str, path: &str, bod
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strategies_agree_on_a_generated_graph() {
+    strategies_agree(None).await;
+}
+
+/// The same with `--data-dir`: home timelines derived from the durable graph and tweets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strategies_agree_with_a_durable_store() {
+    let dir = tempfile::tempdir().unwrap();
+    strategies_agree(Some(dir.path())).await;
+}
+
+async fn strategies_agree(dir: Option<&std::path::Path>) {
     let config = Config {
         seed_users: USERS as u32,
         seed_follows: 12,
@@ -47,7 +64,7 @@ async fn strategies_agree_on_a_generated_graph() {
         celebrity_threshold: 25,
         ..small(Strategy::Push)
     };
-    let mut servers = three(config).await;
+    let mut servers = three(config, dir).await;
     let celebs = servers[2].0.app.store().celebrity_count();
     assert!(celebs > 0, "the hybrid server should pull some authors");
     let mut rng = StdRng::seed_from_u64(99);
@@ -119,7 +136,12 @@ async fn strategies_agree_on_a_generated_graph() {
         assert_eq!(timelines[0], timelines[1], "push vs pull, user {user}");
         assert_eq!(timelines[0], timelines[2], "push vs hybrid, user {user}");
     }
-    // The fan-out work differs even though the answers agree.
+    // The fan-out work differs even though the answers agree. With a durable store, pushes
+    // reach only cached timelines, so post once more now that every timeline was read.
+    if dir.is_some() {
+        let body = serde_json::json!({"user_id": 1, "text": "late"}).to_string();
+        all(&mut servers, "POST", "/tweets", &body).await;
+    }
     let written: Vec<String> = servers
         .iter()
         .map(|(s, _)| metric(s, "fanout_entries_written_total"))
@@ -142,11 +164,21 @@ fn metric(srv: &TestServer, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_keeps_the_newest_800_and_agrees_within_them() {
-    let mut servers = three(Config {
+    newest_800(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_keeps_the_newest_800_with_a_durable_store() {
+    let dir = tempfile::tempdir().unwrap();
+    newest_800(Some(dir.path())).await;
+}
+
+async fn newest_800(dir: Option<&std::path::Path>) {
+    let config = Config {
         celebrity_threshold: 1,
         ..small(Strategy::Push)
-    })
-    .await;
+    };
+    let mut servers = three(config, dir).await;
     for name in ["reader", "author"] {
         let body = format!(r#"{{"name":"{name}"}}"#);
         assert_eq!(all(&mut servers, "POST", "/users", &body).await, 201);

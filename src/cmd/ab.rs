@@ -18,7 +18,7 @@ use reports::compare_format::CompareFormat;
 use reports::RunResult;
 
 use super::compare::{parse_format, report, GateArgs};
-use super::load::{CtrlC, LoadArgs};
+use super::load::{LoadArgs, StopSignals};
 use crate::exit::RunFailed;
 use server::{free_port, ServerProcess, PORT_PLACEHOLDER};
 
@@ -294,7 +294,7 @@ fn load_args(args: &AbArgs, target: &str, out: Option<PathBuf>, round: u32) -> L
 /// current run early and stops after it.
 fn run_rounds(args: &AbArgs, a: &str, b: &str) -> anyhow::Result<Vec<(RunResult, RunResult)>> {
     let stop = StopHandle::new();
-    let _ctrl_c = CtrlC::install(stop.clone());
+    let _signals = StopSignals::install(stop.clone());
     let mut runs: Vec<[Option<RunResult>; 2]> = vec![[None, None]; args.rounds as usize];
     let order = schedule(args.rounds);
     for (i, &(round, side)) in order.iter().enumerate() {

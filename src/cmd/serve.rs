@@ -4,10 +4,11 @@
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use server::{App, Config, Strategy};
+use server::{App, Config, Fsync, ServerError, StorageConfig, Strategy};
 
 use crate::exit::RunFailed;
 
@@ -32,6 +33,24 @@ impl From<TimelineArg> for Strategy {
     }
 }
 
+/// When writes are durable (see docs/server.md).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FsyncArg {
+    /// Each write is its own commit, synced before its answer.
+    Always,
+    /// Writes that arrive while a commit is syncing share the next commit (group commit).
+    Batch,
+}
+
+impl From<FsyncArg> for Fsync {
+    fn from(f: FsyncArg) -> Fsync {
+        match f {
+            FsyncArg::Always => Fsync::Always,
+            FsyncArg::Batch => Fsync::Batch,
+        }
+    }
+}
+
 /// Arguments of `napkin serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -48,18 +67,30 @@ pub struct ServeArgs {
     /// Lock shards of the in-memory store.
     #[arg(long, default_value_t = Config::default().shards)]
     pub shards: usize,
-    /// Users to seed (ids 1..=N).
-    #[arg(long, default_value_t = Config::default().seed_users)]
-    pub seed_users: u32,
-    /// Followees per seeded user, chosen by Zipf popularity (id 1 most followed).
-    #[arg(long, default_value_t = Config::default().seed_follows)]
-    pub seed_follows: u32,
-    /// Tweets per seeded user.
-    #[arg(long, default_value_t = Config::default().seed_tweets)]
-    pub seed_tweets: u32,
-    /// Random seed of the generated graph.
-    #[arg(long, default_value_t = Config::default().seed)]
-    pub seed: u64,
+    /// Users to seed (ids 1..=N) [default: 10000]. With --data-dir, only a new store is
+    /// seeded; giving a --seed-* flag for a store that holds data is refused.
+    #[arg(long)]
+    pub seed_users: Option<u32>,
+    /// Followees per seeded user, chosen by Zipf popularity (id 1 most followed) [default: 50].
+    #[arg(long)]
+    pub seed_follows: Option<u32>,
+    /// Tweets per seeded user [default: 10].
+    #[arg(long)]
+    pub seed_tweets: Option<u32>,
+    /// Random seed of the generated graph [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Keep users, follows, tweets and likes in a durable store in DIR (created if missing);
+    /// a restart serves everything acknowledged before it. Without it, all is in memory.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// When writes are durable (with --data-dir) [default: batch].
+    #[arg(long, value_enum, requires = "data_dir")]
+    pub fsync: Option<FsyncArg>,
+    /// Bytes of the cache of tweets and home timelines in front of the store, e.g. 64MiB
+    /// (with --data-dir) [default: 256MiB].
+    #[arg(long, value_name = "BYTES", value_parser = parse_cache_size, requires = "data_dir")]
+    pub cache_size: Option<u64>,
     /// Log filter: error, warn, info, debug, trace (or a tracing filter like `server=debug`).
     #[arg(long, default_value = "info")]
     pub log_level: String,
@@ -73,17 +104,29 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     fn config(&self) -> Config {
+        let d = Config::default();
+        let seed_given = self.seed_users.is_some()
+            || self.seed_follows.is_some()
+            || self.seed_tweets.is_some()
+            || self.seed.is_some();
+        let storage = self.data_dir.as_ref().map(|dir| StorageConfig {
+            dir: dir.clone(),
+            fsync: self.fsync.map_or(Fsync::Batch, Fsync::from),
+            cache_bytes: self.cache_size.unwrap_or(server::DEFAULT_CACHE_BYTES),
+            seed_given,
+        });
         Config {
             timeline: self.timeline.into(),
             celebrity_threshold: self.celebrity_threshold,
             shards: self.shards,
-            seed_users: self.seed_users,
-            seed_follows: self.seed_follows,
-            seed_tweets: self.seed_tweets,
-            seed: self.seed,
+            seed_users: self.seed_users.unwrap_or(d.seed_users),
+            seed_follows: self.seed_follows.unwrap_or(d.seed_follows),
+            seed_tweets: self.seed_tweets.unwrap_or(d.seed_tweets),
+            seed: self.seed.unwrap_or(d.seed),
             max_body_bytes: self.max_body,
             max_connections: self.max_connections,
-            ..Config::default()
+            storage,
+            ..d
         }
     }
 }
@@ -118,7 +161,12 @@ pub fn run(args: ServeArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let addr = listener
         .local_addr()
         .context("cannot read the listening address")?;
-    let app = Arc::new(App::new(config)?);
+    let app = Arc::new(App::new(config).map_err(|e| match e {
+        // A store that fails while opening could not be served: exit 3. A data dir that
+        // cannot be used as given (locked, a file, foreign, incompatible) is bad input: 2.
+        ServerError::Store(_) | ServerError::Io(_) => anyhow::Error::new(RunFailed(e.to_string())),
+        other => anyhow::Error::new(other),
+    })?);
     writeln!(out, "listening on http://{addr}")?;
     out.flush()?;
     runtime
@@ -148,6 +196,14 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `--cache-size`: a positive byte size in napkin's units (`64MiB`, `1GB`, `1000000`).
+fn parse_cache_size(text: &str) -> Result<u64, String> {
+    match estimator::units::size(text)? {
+        0 => Err("a cache of 0 bytes holds nothing; give a positive size such as 64MiB".into()),
+        n => Ok(n),
     }
 }
 
@@ -187,5 +243,15 @@ mod tests {
         assert_eq!(local.port(), 8081);
         let err = parse_listen_addr("localhost").unwrap_err();
         assert!(err.contains("HOST:PORT"), "{err}");
+    }
+
+    #[test]
+    fn cache_sizes_are_positive_byte_sizes() {
+        use super::parse_cache_size;
+        assert_eq!(parse_cache_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_cache_size("1000"), Ok(1000));
+        assert!(parse_cache_size("0").unwrap_err().contains("0 bytes"));
+        assert!(parse_cache_size("lots").is_err());
+        assert!(parse_cache_size("5s").unwrap_err().contains("duration"));
     }
 }

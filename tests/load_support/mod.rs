@@ -1,6 +1,7 @@
-//! Support for the `napkin load` CLI tests: a minimal keep-alive HTTP/1.1 server on
-//! 127.0.0.1:0 (std threads, one per connection) answering every request with a fixed status,
-//! scenario files written to a temp dir, and `napkin load` run in-process.
+//! Support for the `napkin load` and `napkin capacity` CLI tests: a minimal keep-alive
+//! HTTP/1.1 server on 127.0.0.1:0 (std threads, one per connection) answering every request
+//! with a fixed status, optionally one request at a time with a fixed service time (a server
+//! of known capacity); scenario files written to a temp dir, and `napkin load` run in-process.
 
 #![allow(dead_code)]
 
@@ -8,7 +9,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub struct Http {
     pub addr: SocketAddr,
@@ -18,6 +20,17 @@ pub struct Http {
 impl Http {
     /// Serves `status` to every request until the test process ends.
     pub fn start(status: u16) -> Http {
+        Http::with(status, None)
+    }
+
+    /// A server of known capacity: one request at a time (the others wait), each taking
+    /// `service` (slept, not spun: a busy CPU does not stretch it, and the thread sleep is
+    /// precise to tens of microseconds): 1 / service requests per second at most.
+    pub fn serial(service: Duration) -> Http {
+        Http::with(200, Some((Arc::new(Mutex::new(())), service)))
+    }
+
+    fn with(status: u16, serial: Serial) -> Http {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
@@ -25,8 +38,8 @@ impl Http {
         std::thread::spawn(move || {
             for stream in listener.incoming().take(1_000) {
                 let Ok(stream) = stream else { return };
-                let count = count.clone();
-                std::thread::spawn(move || serve(stream, status, &count));
+                let (count, serial) = (count.clone(), serial.clone());
+                std::thread::spawn(move || serve(stream, status, &count, serial));
             }
         });
         Http { addr, requests }
@@ -37,7 +50,10 @@ impl Http {
     }
 }
 
-fn serve(stream: TcpStream, status: u16, count: &AtomicU64) {
+/// One lock shared by every connection, and the service time held under it.
+type Serial = Option<(Arc<Mutex<()>>, Duration)>;
+
+fn serve(stream: TcpStream, status: u16, count: &AtomicU64, serial: Serial) {
     let _ = stream.set_nodelay(true);
     let mut out = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
@@ -64,6 +80,10 @@ fn serve(stream: TcpStream, status: u16, count: &AtomicU64) {
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
             return;
+        }
+        if let Some((lock, service)) = &serial {
+            let _one_at_a_time = lock.lock().unwrap();
+            std::thread::sleep(*service);
         }
         count.fetch_add(1, Ordering::SeqCst);
         let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 10\r\n\r\n{{\"id\": 42}}");

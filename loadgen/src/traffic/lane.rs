@@ -10,13 +10,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use estimator::{Capture, HeaderPart, Segment, Template};
 use hyper::header::HeaderValue;
 use rand::rngs::SmallRng;
 use rand::Rng;
 
 use super::pool::Pool;
-use super::template::{Segment, Template};
-use super::{HeaderPart, Shared};
+use super::Shared;
 use crate::arrivals::lane_rng;
 use crate::source::{PreparedRequest, RequestSource, Verdict};
 
@@ -101,7 +101,7 @@ impl Draws {
         context: Context,
         out: &mut Vec<u8>,
     ) {
-        for segment in &template.segments {
+        for segment in template.segments() {
             match *segment {
                 Segment::Literal(s, e) => out.extend_from_slice(template.literal(s, e)),
                 Segment::Key(k) => push_u64(out, shared.keys[k].sample(&mut self.rng)),
@@ -194,7 +194,7 @@ impl RequestSource for ScenarioLane {
             return Verdict::CaptureMissing;
         };
         let mut verdict = Verdict::Success;
-        for (pool, field) in &plan.captures {
+        for Capture { pool, field } in &plan.captures {
             match lookup(&json, field) {
                 Some(serde_json::Value::String(s)) => self.draws.pools[*pool].push(s),
                 Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {

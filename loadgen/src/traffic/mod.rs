@@ -1,8 +1,8 @@
 //! The scenario's traffic as a [`SourceFactory`]: each action is chosen with probability
 //! proportional to its requests/day from the estimator (so `napkin estimate` and `napkin load`
-//! describe the same traffic), its `request:` templates are compiled once here and rendered per
-//! request by [`lane`], ids come from the `load.keys` spaces and captured values from bounded,
-//! per-lane capture pools.
+//! describe the same traffic), its `request:` templates, validated and compiled by the
+//! estimator, are rendered per request by [`lane`], ids come from the `load.keys` spaces and
+//! captured values from bounded, per-lane capture pools.
 //!
 //! Only actions with a `request:` block take part. An action whose template draws from a pool
 //! that is still empty gives its turn to another action (counted as deferred).
@@ -10,62 +10,39 @@
 mod keys;
 mod lane;
 mod pool;
-mod template;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use estimator::{Action, Scenario};
-use hyper::header::{HeaderName, HeaderValue};
+use estimator::{Action, Capture, HeaderPart, RequestSpec, Scenario, Segment, Template};
+use hyper::header::HeaderName;
 use hyper::Method;
 
 pub use keys::KeySampler;
 pub use pool::{Pool, POOL_CAPACITY};
-pub use template::MAX_TEXT;
-use template::{Names, Template};
 
 use crate::source::{ActionInfo, RequestSource, SourceFactory};
 
-/// Why the scenario's traffic cannot be built.
+/// Why the scenario's traffic cannot be built. The estimator has checked every `request:`
+/// block; what is left are the key spaces and the mix: which actions have traffic and whether
+/// the pools they draw from can ever fill.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TrafficError {
-    /// A template in `request:` is malformed or names something unknown.
-    #[error("{location}action `{action}`, field `{field}`: {problem}")]
-    Template {
-        /// `file:line:column: ` when the parser recorded where the field sits, else empty.
-        location: String,
-        action: String,
-        field: String,
-        problem: String,
-    },
-    /// Something else about one action's `request:` block.
-    #[error("{location}action `{action}`: {message}")]
-    Action {
-        location: String,
-        action: String,
-        message: String,
-    },
+    /// Something about one action's traffic.
+    #[error("action `{action}`: {message}")]
+    Action { action: String, message: String },
     /// A problem with the scenario as a whole.
     #[error("{0}")]
     Scenario(String),
 }
 
-/// A header whose value is fixed, or a template rendered per request.
-#[derive(Debug, Clone)]
-pub(crate) enum HeaderPart {
-    Fixed(HeaderValue),
-    Template(Template),
-}
-
-/// One action's compiled request.
+/// One action's compiled request and its share of the mix.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub method: Method,
     pub path: Template,
     pub headers: Vec<(HeaderName, HeaderPart)>,
     pub body: Option<Template>,
-    /// (pool index, JSON field path split at dots).
-    pub captures: Vec<(usize, Vec<String>)>,
+    pub captures: Vec<Capture>,
     pub expect: Vec<u16>,
     /// Pools the templates draw from; the action waits until all hold a value.
     pub needs: Vec<usize>,
@@ -96,7 +73,6 @@ impl ScenarioSource {
         scenario: &Scenario,
         requests_per_day: impl Fn(&str) -> Option<f64>,
     ) -> Result<ScenarioSource, TrafficError> {
-        let key_names: Vec<String> = scenario.load.keys.iter().map(|k| k.name.clone()).collect();
         let keys = scenario
             .load
             .keys
@@ -110,10 +86,10 @@ impl ScenarioSource {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let with_request: Vec<&Action> = scenario
+        let with_request: Vec<(&Action, &RequestSpec)> = scenario
             .actions
             .iter()
-            .filter(|a| a.request.is_some())
+            .filter_map(|a| a.request.as_ref().map(|r| (a, r)))
             .collect();
         if with_request.is_empty() {
             return Err(TrafficError::Scenario(format!(
@@ -122,22 +98,20 @@ impl ScenarioSource {
                 scenario.name
             )));
         }
-        let pool_names = pool_names(&with_request, &key_names)?;
-        let names = Names {
-            keys: &key_names,
-            pools: &pool_names,
-        };
-        let mut plans = Vec::with_capacity(with_request.len());
-        for action in &with_request {
-            let rpd = requests_per_day(&action.name).unwrap_or(0.0);
-            plans.push(compile_action(action, &names, &pool_names, rpd)?);
+        for (action, request) in &with_request {
+            check_indices(action, request, scenario)?;
         }
-        check_pools_fill(&plans, &with_request, &pool_names)?;
+        let plans: Vec<Plan> = with_request
+            .iter()
+            .map(|(a, r)| plan(r, requests_per_day(&a.name).unwrap_or(0.0)))
+            .collect();
+        let names: Vec<&str> = with_request.iter().map(|(a, _)| a.name.as_str()).collect();
+        check_pools_fill(&plans, &names, &scenario.load.pools)?;
         let total: f64 = plans.iter().map(|p| p.weight).sum();
         let actions = with_request
             .iter()
             .zip(&plans)
-            .map(|(a, p)| ActionInfo {
+            .map(|((a, _), p)| ActionInfo {
                 name: a.name.clone(),
                 weight: p.weight / total,
             })
@@ -145,7 +119,7 @@ impl ScenarioSource {
         let shared = Shared {
             plans,
             keys,
-            pools: pool_names.len(),
+            pools: scenario.load.pools.len(),
             total_weight: total,
         };
         Ok(ScenarioSource {
@@ -190,137 +164,67 @@ impl SourceFactory for ScenarioSource {
     }
 }
 
-/// Pool names in order of first capture; a pool may not shadow a key space.
-fn pool_names(actions: &[&Action], keys: &[String]) -> Result<Vec<String>, TrafficError> {
-    let mut names: Vec<String> = Vec::new();
-    for action in actions {
-        let request = action.request.as_ref().expect("filtered on request");
-        for (pool, _) in &request.capture {
-            if keys.contains(pool) {
-                return Err(TrafficError::Action {
-                    location: location_of(action, "request.capture"),
-                    action: action.name.clone(),
-                    message: format!(
-                        "capture pool `{pool}` has the name of a key space in `load.keys`; \
-                         rename one of them so `{{{{{pool}}}}}` is unambiguous"
-                    ),
-                });
-            }
-            if !names.contains(pool) {
-                names.push(pool.clone());
-            }
+/// The key spaces and pools the compiled request refers to exist (the estimator's scenarios
+/// always agree; this catches a scenario whose `load.keys` or `load.pools` were changed after
+/// it was read).
+fn check_indices(
+    action: &Action,
+    request: &RequestSpec,
+    scenario: &Scenario,
+) -> Result<(), TrafficError> {
+    let (keys, pools) = (scenario.load.keys.len(), scenario.load.pools.len());
+    let mut templates: Vec<&Template> = vec![&request.path];
+    templates.extend(&request.body);
+    for (_, part) in &request.headers {
+        if let HeaderPart::Template(t) = part {
+            templates.push(t);
         }
     }
-    Ok(names)
+    let in_range = templates
+        .iter()
+        .flat_map(|t| t.segments())
+        .all(|s| match s {
+            Segment::Key(k) => *k < keys,
+            Segment::Pool(p) => *p < pools,
+            _ => true,
+        })
+        && request.capture.iter().all(|c| c.pool < pools);
+    if in_range {
+        Ok(())
+    } else {
+        Err(TrafficError::Action {
+            action: action.name.clone(),
+            message: "the request names a key space or capture pool the scenario does not \
+                      have; build the scenario with estimator::parse_str or load_file"
+                .into(),
+        })
+    }
 }
 
-fn compile_action(
-    action: &Action,
-    names: &Names<'_>,
-    pool_names: &[String],
-    requests_per_day: f64,
-) -> Result<Plan, TrafficError> {
-    let request = action.request.as_ref().expect("filtered on request");
-    let compile = |field: &str, text: &str| {
-        Template::compile(text, names).map_err(|p| TrafficError::Template {
-            location: location_of(action, field),
-            action: action.name.clone(),
-            field: field.to_owned(),
-            problem: format!(
-                "{p} (at character {} of the value)",
-                text[..p.offset].chars().count() + 1
-            ),
-        })
-    };
-    let fail = |field: &str, message: String| TrafficError::Action {
-        location: location_of(action, field),
-        action: action.name.clone(),
-        message,
-    };
-    let method = Method::from_bytes(request.method.as_bytes()).map_err(|_| {
-        fail(
-            "request.method",
-            format!(
-                "`{}` is not an HTTP method; use e.g. GET or POST",
-                request.method
-            ),
-        )
-    })?;
-    if !request.path.starts_with('/') {
-        return Err(fail(
-            "request.path",
-            format!(
-                "path `{}` must start with `/`, e.g. `/users/{{{{user}}}}`",
-                request.path
-            ),
-        ));
-    }
-    let path = compile("request.path", &request.path)?;
-    let mut headers = Vec::with_capacity(request.headers.len());
-    for (name, value) in &request.headers {
-        let field = format!("request.headers.{name}");
-        let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| fail(&field, format!("`{name}` is not a valid header name")))?;
-        let template = compile(&field, value)?;
-        let part = if template.is_literal() {
-            HeaderValue::from_str(value)
-                .map(HeaderPart::Fixed)
-                .map_err(|_| {
-                    fail(
-                        &field,
-                        "the value holds characters not allowed in a header".into(),
-                    )
-                })?
-        } else {
-            HeaderPart::Template(template)
-        };
-        headers.push((header, part));
-    }
-    let body = request
-        .body
-        .as_deref()
-        .map(|b| compile("request.body", b))
-        .transpose()?;
-    let captures = request
-        .capture
-        .iter()
-        .map(|(pool, field)| {
-            let index = pool_names
-                .iter()
-                .position(|p| p == pool)
-                .expect("collected above");
-            (index, field.split('.').map(str::to_owned).collect())
-        })
-        .collect();
-    let mut needs: BTreeSet<usize> = path.pools().collect();
-    needs.extend(body.iter().flat_map(Template::pools));
-    for (_, part) in &headers {
-        if let HeaderPart::Template(t) = part {
-            needs.extend(t.pools());
-        }
-    }
+/// An action's compiled request, with its weight in the mix.
+fn plan(request: &RequestSpec, requests_per_day: f64) -> Plan {
     let weight = if requests_per_day.is_finite() && requests_per_day > 0.0 {
         requests_per_day
     } else {
         0.0
     };
-    Ok(Plan {
-        method,
-        path,
-        headers,
-        body,
-        captures,
+    Plan {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        headers: request.headers.clone(),
+        body: request.body.clone(),
+        captures: request.capture.clone(),
         expect: request.expect.clone(),
-        needs: needs.into_iter().collect(),
+        needs: request.pools_drawn(),
         weight,
-    })
+    }
 }
 
 /// Every pool that is drawn from is filled by some action that can start without it, and some
 /// traffic can go before any pool holds a value.
 fn check_pools_fill(
     plans: &[Plan],
-    actions: &[&Action],
+    actions: &[&str],
     pools: &[String],
 ) -> Result<(), TrafficError> {
     if plans.iter().all(|p| p.weight == 0.0) {
@@ -342,11 +246,10 @@ fn check_pools_fill(
         for &need in &plan.needs {
             let filled = plans
                 .iter()
-                .any(|p| p.weight > 0.0 && p.captures.iter().any(|(c, _)| *c == need));
+                .any(|p| p.weight > 0.0 && p.captures.iter().any(|c| c.pool == need));
             if !filled {
                 return Err(TrafficError::Action {
-                    location: String::new(),
-                    action: action.name.clone(),
+                    action: action.to_string(),
                     message: format!(
                         "uses `{{{{{}}}}}` but no action with a positive rate captures into pool `{}`",
                         pools[need], pools[need]
@@ -356,26 +259,4 @@ fn check_pools_fill(
         }
     }
     Ok(())
-}
-
-/// `file:line:column: ` of an action's field, from the locations the parser recorded.
-fn location_of(action: &Action, field: &str) -> String {
-    let Some(request) = &action.request else {
-        return String::new();
-    };
-    let short = field.strip_prefix("request.").unwrap_or(field);
-    let found = request
-        .locations
-        .get(field)
-        .or_else(|| request.locations.get(short))
-        .or_else(|| {
-            request
-                .locations
-                .iter()
-                .find(|(k, _)| {
-                    k.ends_with(&format!(".{field}")) || k.ends_with(&format!("request.{short}"))
-                })
-                .map(|(_, v)| v)
-        });
-    found.map(|l| format!("{l}: ")).unwrap_or_default()
 }

@@ -5,11 +5,13 @@
 
 #![allow(dead_code)]
 
+pub mod fixed;
+
 use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener as StdListener};
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -31,6 +33,16 @@ pub struct State {
     pub close: std::sync::atomic::AtomicBool,
     /// Requests arriving inside this window wait until its end.
     pub freeze: Mutex<Option<(Instant, Instant)>>,
+    /// When not 0: the request with this number (1 = the first) starts a freeze of
+    /// `freeze_for_ms` (sets `freeze`), so a stall is placed by count, not by the clock.
+    pub freeze_after: AtomicU64,
+    pub freeze_for_ms: AtomicU64,
+    /// Serve one request at a time (the others queue): with `delay_us` a server of known
+    /// capacity, 1 / delay requests per second.
+    pub serial: AtomicBool,
+    serial_lock: tokio::sync::Mutex<()>,
+    /// Wall-clock time of every response (tests keep runs short, so this stays small).
+    pub answered_at: Mutex<Vec<SystemTime>>,
 }
 
 pub struct TestServer {
@@ -106,20 +118,28 @@ async fn handle(
     _req: Request<hyper::body::Incoming>,
     state: Arc<State>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    state.requests.fetch_add(1, Ordering::SeqCst);
+    let n = state.requests.fetch_add(1, Ordering::SeqCst) + 1;
     let now_in = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now_in, Ordering::SeqCst);
-    let freeze = *state.freeze.lock().unwrap();
     let now = Instant::now();
+    if n == state.freeze_after.load(Ordering::SeqCst) {
+        let until = now + Duration::from_millis(state.freeze_for_ms.load(Ordering::SeqCst));
+        *state.freeze.lock().unwrap() = Some((now, until));
+    }
+    let freeze = *state.freeze.lock().unwrap();
     if let Some((from, to)) = freeze {
         if now >= from && now < to {
             tokio::time::sleep_until(to.into()).await;
         }
     }
-    let delay = state.delay_us.load(Ordering::SeqCst);
-    if delay > 0 {
-        tokio::time::sleep(Duration::from_micros(delay)).await;
+    let delay = Duration::from_micros(state.delay_us.load(Ordering::SeqCst));
+    if state.serial.load(Ordering::SeqCst) {
+        let _one_at_a_time = state.serial_lock.lock().await;
+        spin_for(delay);
+    } else if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
+    state.answered_at.lock().unwrap().push(SystemTime::now());
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
     let status = match state.status.load(Ordering::SeqCst) {
         0 => 200,
@@ -133,6 +153,15 @@ async fn handle(
         .body(Full::new(Bytes::from_static(b"{\"id\": 1}")))
         .unwrap();
     Ok(resp)
+}
+
+/// Busy-waits for `d`: a serial server's service time must not depend on the timer wheel's
+/// granularity (a 2 ms sleep can take 3 ms), or its capacity would not be known.
+fn spin_for(d: Duration) {
+    let until = Instant::now() + d;
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
 }
 
 /// An address where nothing listens (connections are refused).

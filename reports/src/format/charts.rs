@@ -112,6 +112,118 @@ pub fn time_chart(
     Ok(svg)
 }
 
+/// A labelled position on one axis, drawn as a thin line across the chart (an SLO limit, a
+/// knee, N_max).
+#[derive(Debug, Clone)]
+pub struct Marker {
+    pub label: String,
+    pub at: f64,
+}
+
+/// What an x-y chart shows: lines, measured points, vertical and horizontal markers.
+#[derive(Debug, Clone, Default)]
+pub struct XyChart {
+    pub title: String,
+    pub x_desc: String,
+    pub y_desc: String,
+    pub lines: Vec<(String, Vec<(f64, f64)>)>,
+    pub points: Vec<(String, Vec<(f64, f64)>)>,
+    pub vertical: Vec<Marker>,
+    pub horizontal: Vec<Marker>,
+}
+
+const MARKER: RGBColor = RGBColor(120, 120, 120);
+
+/// Draws an [`XyChart`] on linear axes starting at 0.
+pub fn xy_chart(c: &XyChart) -> Result<String, ReportError> {
+    let xs = c
+        .lines
+        .iter()
+        .chain(&c.points)
+        .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
+        .chain(c.vertical.iter().map(|m| m.at));
+    let ys = c
+        .lines
+        .iter()
+        .chain(&c.points)
+        .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
+        .chain(c.horizontal.iter().map(|m| m.at));
+    let (x_max, y_max) = (nice_max(xs), nice_max(ys));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&c.title, ("sans-serif", 18))
+            .margin(12)
+            .margin_right(40)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(c.x_desc.as_str())
+            .y_desc(c.y_desc.as_str())
+            .draw()
+            .map_err(chart_err)?;
+        let mut markers = Vec::new();
+        for m in &c.vertical {
+            markers.push((m.label.as_str(), [(m.at, 0.0), (m.at, y_max)]));
+        }
+        for m in &c.horizontal {
+            markers.push((m.label.as_str(), [(0.0, m.at), (x_max, m.at)]));
+        }
+        for (label, ends) in markers {
+            chart
+                .draw_series(LineSeries::new(ends, MARKER.stroke_width(1)))
+                .map_err(chart_err)?;
+            let (x, y) = ends[1];
+            let anchor = if ends[0].0 == ends[1].0 {
+                (x, y * 0.96)
+            } else {
+                (x * 0.75, y)
+            };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.to_string(),
+                    anchor,
+                    ("sans-serif", 13).into_font().color(&MARKER),
+                )))
+                .map_err(chart_err)?;
+        }
+        draw_points(&mut chart, &c.points, c.lines.len())?;
+        draw_lines(&mut chart, &c.lines)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(svg)
+}
+
+/// Measured points as circles, colours continuing after `offset` lines.
+fn draw_points<'a>(
+    chart: &mut ChartContext<
+        'a,
+        SVGBackend<'a>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    series: &[(String, Vec<(f64, f64)>)],
+    offset: usize,
+) -> Result<(), ReportError> {
+    for (i, (name, points)) in series.iter().enumerate() {
+        let color = COLORS[(offset + i) % COLORS.len()];
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(move |&(x, y)| Circle::new((x, y), 4, color.filled())),
+            )
+            .map_err(chart_err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
+    }
+    Ok(())
+}
+
 fn draw_lines<'a, X, Y>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
     lines: &[(String, Vec<(f64, f64)>)],

@@ -14,7 +14,7 @@ use crate::units::{fmt_count, fmt_pct, fmt_rps};
 
 pub struct Html;
 
-const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222;max-width:960px}\
+pub(crate) const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222;max-width:960px}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .6em}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}\
 .pass{color:#1a7f37}.fail{color:#cf222e;font-weight:bold}figure{margin:1em 0}";
@@ -27,7 +27,7 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     table_aligned(header, rows, true)
 }
 

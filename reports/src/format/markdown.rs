@@ -42,9 +42,9 @@ impl Exporter for Markdown {
             s.scenario,
             s.target,
             s.started_at,
-            headline(&s)
+            headline(&s).trim_end_matches('.')
         );
-        let header: Vec<String> = ["scope", "requests", "errors", "error rate", "rate", "mean"]
+        let header: Vec<String> = ["scope", "requests", "errors", "error rate", "req/s", "mean"]
             .map(String::from)
             .to_vec();
         let rows: Vec<Vec<String>> = s
@@ -56,7 +56,7 @@ impl Exporter for Markdown {
                     fmt_count(sc.requests),
                     fmt_count(sc.errors),
                     fmt_pct(sc.error_rate),
-                    fmt_rps(sc.rps),
+                    fmt_rps(sc.requests_per_s),
                     sc.latency_us.cell(sc.latency_us.mean),
                 ]
             })

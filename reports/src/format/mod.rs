@@ -1,9 +1,9 @@
 //! `napkin report` formats: one small exporter per format behind [`Exporter`] (as hyperfine
 //! does), all reading the same run and [`View`].
 
-mod charts;
+pub(crate) mod charts;
 mod hgrm;
-mod html;
+pub(crate) mod html;
 mod json;
 mod markdown;
 mod table;
@@ -84,8 +84,13 @@ pub(crate) fn headline(s: &crate::summary::Summary) -> String {
     } else {
         s.errors.total as f64 / s.requests as f64
     };
-    format!(
-        "{} model, {} arrivals, {rate}, {:.1} s, {} requests, {} errors ({}){}",
+    let dropped = if s.dropped > 0 {
+        format!(", {} dropped", fmt_count(s.dropped))
+    } else {
+        String::new()
+    };
+    let mut line = format!(
+        "{} model, {} arrivals, {rate}, {:.1} s, {} requests, {} errors ({}){dropped}{}",
         s.model,
         s.arrivals,
         s.duration_s,
@@ -93,5 +98,10 @@ pub(crate) fn headline(s: &crate::summary::Summary) -> String {
         fmt_count(s.errors.total),
         fmt_pct(err_rate),
         if s.interrupted { ", INTERRUPTED" } else { "" }
-    )
+    );
+    if let Some(words) = &s.saturation {
+        line.push('\n');
+        line.push_str(&words.replacen("saturated:", "SATURATED:", 1));
+    }
+    line
 }

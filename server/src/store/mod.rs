@@ -37,6 +37,9 @@ pub enum StoreError {
     SelfFollow,
     #[error("the store is full: no more ids")]
     Full,
+    /// The durable store could not commit or read (disk full, I/O error): nothing was stored.
+    #[error("the store could not {0}; nothing was stored by this request, retry later")]
+    Unavailable(String),
 }
 
 /// One user: graph edges (sorted ids), own tweets and the pushed home timeline (ascending ids).
@@ -49,7 +52,19 @@ pub struct User {
     pub(crate) home: Vec<u32>,
 }
 
-/// Tweet text: seeded tweets refer to one of [`crate::seed::TEXTS`] (free to copy, no shared
+/// Texts of seeded tweets, shared by reference: a [`Text::Seeded`] is an index into this list.
+pub const TEXTS: [&str; 8] = [
+    "Shipping a new feature today. Capacity planning first, load test second, coffee third.",
+    "Latency is a distribution, not a number. Always look at the tail.",
+    "Fan-out on write is cheap until a celebrity tweets.",
+    "Our p99 dropped after we fixed coordinated omission in the benchmark.",
+    "Back-of-the-envelope: 300M users, 20% daily active, 2 tweets a day each.",
+    "Read path cached, write path queued, everything measured.",
+    "Hello from the reference server!",
+    "Zipf says most of you follow the same few accounts.",
+];
+
+/// Tweet text: seeded tweets refer to one of [`TEXTS`] (free to copy, no shared
 /// reference count to contend on, JSON-escaped once); posted tweets own theirs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
@@ -62,7 +77,7 @@ impl std::ops::Deref for Text {
 
     fn deref(&self) -> &str {
         match self {
-            Text::Seeded(i) => crate::seed::TEXTS[usize::from(*i) % crate::seed::TEXTS.len()],
+            Text::Seeded(i) => TEXTS[usize::from(*i) % TEXTS.len()],
             Text::Shared(s) => s,
         }
     }
@@ -100,7 +115,7 @@ pub(crate) struct Padded<T>(pub(crate) T);
 
 pub(crate) type Slots<T> = Padded<RwLock<Vec<Option<T>>>>;
 
-/// The whole store. Build it with [`crate::seed::build`] or [`Store::empty`].
+/// The whole store: built in bulk by seeding, or empty with [`Store::empty`].
 #[derive(Debug)]
 pub struct Store {
     pub(crate) strategy: Strategy,

@@ -81,61 +81,119 @@ impl Store {
     /// `follower` follows `target`. Idempotent. With push (and hybrid for non-celebrities) the
     /// target's recent tweets are backfilled into the follower's home timeline.
     pub fn follow(&self, follower: u64, target: u64) -> Result<(), StoreError> {
+        let (f, t) = self.follow_pair(follower, target)?;
+        if let Some(backfill) = self.link(f, t, true) {
+            if !backfill.is_empty() {
+                self.with_user_mut(f, |u| self.merge_into_home(&mut u.home, &backfill));
+            }
+        }
+        Ok(())
+    }
+
+    /// The internal ids of a follow request: both users exist and differ.
+    pub(crate) fn follow_pair(&self, follower: u64, target: u64) -> Result<(u32, u32), StoreError> {
         let (f, t) = (self.existing_user(follower)?, self.existing_user(target)?);
         if f == t {
             return Err(StoreError::SelfFollow);
         }
+        Ok((f, t))
+    }
+
+    /// Adds the edge f -> t (both users exist). None if it was there already; otherwise the
+    /// target's newest tweets to backfill into a pushed home timeline (empty unless
+    /// `backfill` and the target's tweets are pushed).
+    pub(crate) fn link(&self, f: u32, t: u32, backfill: bool) -> Option<Vec<u32>> {
         let added = self.with_user_mut(f, |u| sorted_insert(&mut u.followees, t));
         if added != Some(true) {
-            return Ok(());
+            return None;
         }
         self.follows.fetch_add(1, Ordering::Relaxed);
         // Follower edge and tweet snapshot under one lock: a concurrent post either lands in the
         // snapshot or sees the new follower in its fan-out (duplicates merge away).
-        let (followers, backfill) = self
+        let (followers, recent) = self
             .with_user_mut(t, |u| {
                 sorted_insert(&mut u.followers, f);
                 let start = u.tweets.len().saturating_sub(HOME_CAP);
-                (u.followers.len(), u.tweets[start..].to_vec())
+                let recent = if backfill {
+                    u.tweets[start..].to_vec()
+                } else {
+                    Vec::new()
+                };
+                (u.followers.len(), recent)
             })
             .unwrap_or_default();
         let celebrity = self.note_celebrity(t, followers);
-        if self.pushes_for(celebrity) && !backfill.is_empty() {
-            self.with_user_mut(f, |u| self.merge_into_home(&mut u.home, &backfill));
-        }
-        Ok(())
+        Some(if self.pushes_for(celebrity) {
+            recent
+        } else {
+            Vec::new()
+        })
     }
 
     /// `follower` stops following `target`. Idempotent. The target's tweets leave the
     /// follower's pushed home timeline.
     pub fn unfollow(&self, follower: u64, target: u64) -> Result<(), StoreError> {
         let (f, t) = (self.existing_user(follower)?, self.existing_user(target)?);
+        let keep_tweets = self.strategy != Strategy::Pull;
+        let their_tweets = match self.unlink(f, t, keep_tweets) {
+            Some(tweets) if !tweets.is_empty() => tweets,
+            _ => return Ok(()),
+        };
+        let dropped = self
+            .with_user_mut(f, |u| {
+                let before = u.home.len();
+                u.home.retain(|id| their_tweets.binary_search(id).is_err());
+                before - u.home.len()
+            })
+            .unwrap_or(0);
+        self.counters.entries_removed.inc_by(dropped as u64);
+        Ok(())
+    }
+
+    /// Removes the edge f -> t. None if it was not there; otherwise the target's tweet ids
+    /// (empty unless `their_tweets`), to take out of a pushed home timeline.
+    pub(crate) fn unlink(&self, f: u32, t: u32, their_tweets: bool) -> Option<Vec<u32>> {
         let removed = self.with_user_mut(f, |u| sorted_remove(&mut u.followees, t));
         if removed != Some(true) {
-            return Ok(());
+            return None;
         }
         self.follows.fetch_sub(1, Ordering::Relaxed);
-        let their_tweets = self
-            .with_user_mut(t, |u| {
-                sorted_remove(&mut u.followers, f);
-                if self.strategy == Strategy::Pull {
-                    Vec::new()
-                } else {
-                    u.tweets.clone()
-                }
-            })
-            .unwrap_or_default();
-        if !their_tweets.is_empty() {
-            let dropped = self
-                .with_user_mut(f, |u| {
-                    let before = u.home.len();
-                    u.home.retain(|id| their_tweets.binary_search(id).is_err());
-                    before - u.home.len()
-                })
-                .unwrap_or(0);
-            self.counters.entries_removed.inc_by(dropped as u64);
+        let tweets = self.with_user_mut(t, |u| {
+            sorted_remove(&mut u.followers, f);
+            if their_tweets {
+                u.tweets.clone()
+            } else {
+                Vec::new()
+            }
+        });
+        Some(tweets.unwrap_or_default())
+    }
+
+    /// Makes a committed user visible (durable tier: ids are assigned by the writer).
+    pub(crate) fn apply_user(&self, uid: u32, name: &str) {
+        let (shard, slot) = self.locate(uid);
+        let user = User {
+            name: name.into(),
+            ..User::default()
+        };
+        put_slot(&mut self.users[shard].0.write(), slot, user);
+        self.last_user.fetch_max(u64::from(uid), Ordering::Relaxed);
+    }
+
+    /// Makes a committed tweet visible in its author's tweets (durable tier).
+    pub(crate) fn apply_tweet(&self, tid: u32, author: u32) {
+        self.with_user_mut(author, |u| sorted_insert(&mut u.tweets, tid));
+        self.last_tweet.fetch_max(u64::from(tid), Ordering::Relaxed);
+    }
+
+    /// The followers a new tweet of `author` is pushed to (empty when it is pulled).
+    pub(crate) fn push_targets(&self, author: u32) -> Vec<u32> {
+        let celebrity = self.strategy == Strategy::Hybrid && self.is_celebrity(author);
+        if !self.pushes_for(celebrity) {
+            return Vec::new();
         }
-        Ok(())
+        self.with_user(author, |u| u.followers.clone())
+            .unwrap_or_default()
     }
 
     /// Whether tweets of an author are pushed: push always, hybrid below the threshold.
@@ -148,7 +206,7 @@ impl Store {
     }
 
     /// Records `author` as a celebrity once it reaches the threshold (hybrid; sticky).
-    fn note_celebrity(&self, author: u32, followers: usize) -> bool {
+    pub(crate) fn note_celebrity(&self, author: u32, followers: usize) -> bool {
         if self.strategy != Strategy::Hybrid {
             return false;
         }
@@ -179,7 +237,7 @@ impl Store {
         self.trim_home(home);
     }
 
-    fn trim_home(&self, home: &mut Vec<u32>) {
+    pub(crate) fn trim_home(&self, home: &mut Vec<u32>) {
         if home.len() > HOME_CAP {
             let excess = home.len() - HOME_CAP;
             home.drain(..excess);

@@ -3,7 +3,7 @@
 //! in posting order, so "newest first" is "largest id first" and `before` is an id bound.
 
 use super::ops::view;
-use super::{internal_id, Store, StoreError, TweetView};
+use super::{internal_id, Store, StoreError, TweetView, HOME_CAP};
 use crate::config::Strategy;
 
 /// One page of a timeline, newest first; `next` is the `before` value of the following page.
@@ -24,7 +24,11 @@ pub(crate) struct PageIds {
 }
 
 /// The newest `take` ids of an ascending list that are strictly below `before`, newest first.
-fn newest_below(ids: &[u32], before: u32, take: usize) -> impl Iterator<Item = u32> + '_ {
+pub(crate) fn newest_below(
+    ids: &[u32],
+    before: u32,
+    take: usize,
+) -> impl Iterator<Item = u32> + '_ {
     // The first page (no `before`) is the common case: skip the binary search and its misses.
     let end = match ids.last() {
         Some(&newest) if newest < before => ids.len(),
@@ -84,6 +88,19 @@ impl Store {
         before: Option<u64>,
         limit: usize,
     ) -> Result<PageIds, StoreError> {
+        self.home_page(user_id, before, limit, None)
+    }
+
+    /// The home timeline page with the pushed entries taken from `pushed` (an ascending list
+    /// kept outside the user, as the durable tier's timeline cache does) instead of the user's
+    /// own pushed list.
+    pub(crate) fn home_page(
+        &self,
+        user_id: u64,
+        before: Option<u64>,
+        limit: usize,
+        pushed: Option<&[u32]>,
+    ) -> Result<PageIds, StoreError> {
         let uid = internal_id(user_id).ok_or(StoreError::UnknownUser(user_id))?;
         let bound = before_bound(before);
         let take = limit + 1;
@@ -91,7 +108,7 @@ impl Store {
             .with_user(uid, |u| {
                 let pushed: Vec<u32> = match self.strategy {
                     Strategy::Pull => Vec::new(),
-                    _ => newest_below(&u.home, bound, take).collect(),
+                    _ => newest_below(pushed.unwrap_or(&u.home), bound, take).collect(),
                 };
                 let pulled = match self.strategy {
                     Strategy::Push => Vec::new(),
@@ -116,6 +133,30 @@ impl Store {
         self.counters.timeline_reads.inc();
         self.counters.authors_merged.inc_by(authors.len() as u64);
         Ok(self.page(ids, limit, authors.len()))
+    }
+
+    /// A pushed home timeline rebuilt from the follow graph: the newest [`HOME_CAP`] tweets of
+    /// the followees whose tweets are pushed (all for push; non-celebrities for hybrid),
+    /// ascending. None if the user does not exist.
+    pub(crate) fn rebuild_home(&self, uid: u32) -> Option<Vec<u32>> {
+        let followees = self.with_user(uid, |u| u.followees.clone())?;
+        let authors: Vec<u32> = match self.strategy {
+            Strategy::Pull => return Some(Vec::new()),
+            Strategy::Push => followees,
+            Strategy::Hybrid => {
+                let celebs = self.celebrities.read();
+                followees
+                    .into_iter()
+                    .filter(|a| celebs.binary_search(a).is_err())
+                    .collect()
+            }
+        };
+        let mut ids = self.pull_recent(&authors, u32::MAX, HOME_CAP);
+        ids.sort_unstable();
+        ids.dedup();
+        let excess = ids.len().saturating_sub(HOME_CAP);
+        ids.drain(..excess);
+        Some(ids)
     }
 
     /// The sticky celebrities among sorted `followees` (a sorted-list intersection).

@@ -44,6 +44,25 @@ pub fn small(strategy: server::Strategy) -> Config {
     }
 }
 
+/// `config` with a durable store in `dir` (batch commits, a cache of `cache_bytes`).
+pub fn durable(config: Config, dir: &std::path::Path, cache_bytes: u64) -> Config {
+    Config {
+        storage: Some(server::StorageConfig {
+            cache_bytes,
+            ..server::StorageConfig::new(dir)
+        }),
+        ..config
+    }
+}
+
+/// The value of one metric line `name{labels} value` (labels written exactly as shown).
+pub fn metric_value(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name_and_labels} in:\n{text}"))
+}
+
 pub async fn start_app(app: Arc<App>) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

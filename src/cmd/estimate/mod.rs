@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use estimator::{Estimate, Override, Scenario};
+use estimator::{CapacitySource, Estimate, Override, Scenario};
 
 /// Output format of `napkin estimate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,6 +35,10 @@ pub struct EstimateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Plan app servers from a measured capacity (`napkin capacity --out capacity.json`): its
+    /// `max_rps` replaces `capacity.rps_per_server`.
+    #[arg(long, value_name = "FILE")]
+    pub capacity: Option<PathBuf>,
 }
 
 pub fn run(args: EstimateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
@@ -43,10 +47,25 @@ pub fn run(args: EstimateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         .iter()
         .map(|s| Override::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
+    let measured = args
+        .capacity
+        .as_deref()
+        .map(measured_capacity)
+        .transpose()?;
     let mut runs: Vec<(Scenario, Estimate)> = Vec::with_capacity(args.scenarios.len());
     for path in &args.scenarios {
-        let scenario = estimator::load_file(path, &overrides)?;
-        let estimate = estimator::estimate(&scenario);
+        let mut scenario = estimator::load_file(path, &overrides)?;
+        if let Some(source) = &measured {
+            scenario.capacity.rps_per_server = Some(source.max_rps);
+            if source.scenario != scenario.name {
+                note(&format!(
+                    "note: {} was measured with scenario `{}`, not `{}`: its traffic mix may differ",
+                    source.file, source.scenario, scenario.name
+                ));
+            }
+        }
+        let mut estimate = estimator::estimate(&scenario);
+        estimate.capacity_source = measured.clone();
         runs.push((scenario, estimate));
     }
     let text = match args.format {
@@ -66,4 +85,38 @@ pub fn run(args: EstimateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     out.write_all(text.as_bytes())
         .context("cannot write the estimate")?;
     Ok(crate::exit::OK)
+}
+
+/// The measured capacity of `path`: a `napkin capacity` result with a `max_rps`.
+fn measured_capacity(path: &std::path::Path) -> anyhow::Result<CapacitySource> {
+    let c =
+        reports::capacity::read_capacity(path).map_err(|e| anyhow::anyhow!("--capacity: {e}"))?;
+    let Some(max_rps) = c.max_rps.filter(|m| *m > 0.0) else {
+        anyhow::bail!(
+            "--capacity {}: no step of that search met the SLO ({}), so it holds no capacity to \
+             plan from; run `napkin capacity` again from a lower --from",
+            path.display(),
+            c.limited_by
+        );
+    };
+    if c.bottleneck.as_deref() == Some("generator") {
+        note(&format!(
+            "warning: {}: the generator, not the target, limited that search ({}); its max_rps \
+             ({max_rps:.1}/s) is a lower bound, not the target's capacity",
+            path.display(),
+            c.limited_by
+        ));
+    }
+    Ok(CapacitySource {
+        file: path.display().to_string(),
+        max_rps,
+        slo: c.slo,
+        measured_at: (!c.measured_at.is_empty()).then_some(c.measured_at),
+        scenario: c.scenario,
+    })
+}
+
+/// A line on stderr (never a panic when stderr is closed).
+fn note(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
 }

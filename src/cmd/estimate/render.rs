@@ -19,9 +19,19 @@ pub fn render(runs: &[(Scenario, Estimate)], markdown: bool) -> String {
     heading(&mut s, "Totals (averages unless marked peak)", markdown);
     s += &side_by_side(runs, &totals_rows(), markdown).to_string();
     s += "\n\n";
+    for (scenario, est) in runs.iter().filter(|(_, e)| !e.regions.is_empty()) {
+        heading(
+            &mut s,
+            &format!("App servers of {} by region (peak)", scenario.name),
+            markdown,
+        );
+        s += &regions(scenario, est, markdown).to_string();
+        s += "\n\n";
+    }
     heading(&mut s, "Assumptions", markdown);
     s += &side_by_side(runs, &assumption_rows(), markdown).to_string();
     s.push('\n');
+    s += &hot_keys(runs, markdown);
     s
 }
 
@@ -79,6 +89,54 @@ fn actions(est: &Estimate, markdown: bool) -> Table {
     }
     right_align(&mut t, 2);
     t
+}
+
+fn regions(scenario: &Scenario, est: &Estimate, markdown: bool) -> Table {
+    let header = [
+        "region",
+        "share",
+        "peak rate",
+        "app servers",
+        "of which spare (N+k)",
+    ];
+    let mut t = new_table(header.iter().map(|h| h.to_string()).collect(), markdown);
+    for r in &est.regions {
+        let spare = scenario
+            .regions
+            .iter()
+            .find(|x| x.name == r.name)
+            .and_then(|x| x.redundancy)
+            .unwrap_or(scenario.capacity.redundancy);
+        t.add_row(vec![
+            r.name.clone(),
+            format!("{:.1}%", r.share * 100.0),
+            human::rate(r.peak_rps),
+            human::integer(r.app),
+            format!("+{spare}"),
+        ]);
+    }
+    right_align(&mut t, 1);
+    t
+}
+
+/// The rate per app server and where it came from: the scenario, or a measured capacity.
+fn rate_per_server(s: &Scenario, e: &Estimate) -> String {
+    let Some(rps) = s.capacity.rps_per_server else {
+        return "-".to_string();
+    };
+    match &e.capacity_source {
+        None => format!("{} (capacity.rps_per_server)", human::rate(rps)),
+        Some(c) => format!(
+            "{} measured by napkin capacity ({}, SLO {}{})",
+            human::rate(rps),
+            c.file,
+            c.slo,
+            c.measured_at
+                .as_deref()
+                .map(|t| format!(", {t}"))
+                .unwrap_or_default()
+        ),
+    }
 }
 
 /// A row label and how to render it for one scenario.
@@ -166,8 +224,12 @@ fn assumption_rows() -> Vec<Row> {
         ("replication", |s, _| human::factor(s.storage.replication)),
         ("max fill", |s, _| human::percent(s.storage.max_fill)),
         ("cache policy", |s, _| cache_policy(s)),
-        ("rate per app server", |s, _| {
-            or_dash(s.capacity.rps_per_server.map(human::rate))
+        ("rate per app server", rate_per_server),
+        ("app utilization", |s, _| {
+            human::percent(s.capacity.utilization)
+        }),
+        ("app redundancy (N+k)", |s, _| {
+            format!("+{} per region", s.capacity.redundancy)
         }),
         ("storage per server", |s, _| {
             or_dash(
@@ -183,4 +245,54 @@ fn assumption_rows() -> Vec<Row> {
             or_dash(s.source.as_ref().map(|p| p.display().to_string()))
         }),
     ]
+}
+
+/// "Hot keys": per Zipf key space of `load.keys`, the share of requests to the hottest keys
+/// and the hit ratio of a cache holding the hottest k keys (estimator::hotkeys); empty when
+/// no scenario has a Zipf key space.
+fn hot_keys(runs: &[(Scenario, Estimate)], markdown: bool) -> String {
+    let header = [
+        "scenario",
+        "key space",
+        "keys",
+        "zipf exponent",
+        "hottest 1%",
+        "hottest 10%",
+        "hottest 20%",
+        "cache holds",
+        "predicted hit ratio",
+    ];
+    let mut t = new_table(header.iter().map(|h| h.to_string()).collect(), markdown);
+    for (scenario, est) in runs {
+        for h in estimator::hotkeys::hot_keys(scenario, est) {
+            let holds = match (h.cache_keys, h.cache_fraction) {
+                (Some(k), Some(f)) => format!("{} keys ({})", human::integer(k), human::percent(f)),
+                _ => "no cache".to_string(),
+            };
+            t.add_row(vec![
+                scenario.name.clone(),
+                h.name,
+                human::integer(h.keys),
+                format!("{}", h.exponent),
+                human::percent(h.top_1),
+                human::percent(h.top_10),
+                human::percent(h.top_20),
+                holds,
+                or_dash(h.hit_ratio.map(human::percent)),
+            ]);
+        }
+    }
+    if t.row_count() == 0 {
+        return String::new();
+    }
+    right_align(&mut t, 2);
+    let mut s = String::from("\n");
+    heading(
+        &mut s,
+        "Hot keys (share of requests to the hottest keys; cache = its share of the stored data)",
+        markdown,
+    );
+    s += &t.to_string();
+    s.push('\n');
+    s
 }

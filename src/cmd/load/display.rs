@@ -16,7 +16,12 @@ use reports::RunResult;
 use super::settings::{Model, Settings};
 
 /// First line of output: what is about to run.
-pub fn banner(scenario: &str, s: &Settings, actions: &[ActionInfo]) -> String {
+pub fn banner(
+    scenario: &str,
+    s: &Settings,
+    target: &loadgen::Target,
+    actions: &[ActionInfo],
+) -> String {
     let load = match s.model {
         Model::Open { rate } => format!(
             "open model, {} over {} connections",
@@ -37,8 +42,8 @@ pub fn banner(scenario: &str, s: &Settings, actions: &[ActionInfo]) -> String {
         .collect();
     format!(
         "napkin load: {scenario} -> {}, {load}, {} (warm-up {})\nmix: {}",
-        s.target.url,
-        humantime::format_duration(s.duration),
+        target.url,
+        humantime::format_duration(s.total),
         humantime::format_duration(s.warmup),
         mix.join(", ")
     )
@@ -100,6 +105,10 @@ impl Live {
 
     fn write_hlog(&mut self, iv: &Interval<'_>) -> Result<(), String> {
         if let Some(w) = self.writer(iv)? {
+            // An untagged line with every action: the total, which HdrHistogram's tools read
+            // when no -tag is given (they see nothing without it).
+            w.write_interval("", iv.start_offset_s, iv.length_s, iv.all)
+                .map_err(|e| e.to_string())?;
             for (info, hist) in iv.actions.iter().zip(iv.latency) {
                 w.write_interval(&info.name, iv.start_offset_s, iv.length_s, hist)
                     .map_err(|e| e.to_string())?;
@@ -141,7 +150,7 @@ impl IntervalSink for Live {
 pub fn summary(out: &mut dyn Write, run: &RunResult, outcome: &Outcome) -> anyhow::Result<()> {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED).set_header(vec![
-        "action", "requests", "rate", "errors", "p50", "p90", "p99", "p99.9", "max",
+        "action", "requests", "req/s", "errors", "p50", "p90", "p99", "p99.9", "max",
     ]);
     let rows = run.actions.iter().map(|(n, s)| (n.as_str(), s));
     for (name, s) in rows.chain(std::iter::once(("all", &run.all))) {
@@ -191,12 +200,12 @@ fn errors_cell(errors: u64, requests: u64) -> String {
 /// Latency basis, achieved rate, send precision and error kinds.
 fn footnote(run: &RunResult, o: &Outcome) -> String {
     let mut lines = vec![format!(
-        "{} requests in {:.1} s = {}{}; latency from the intended send time{}",
+        "{} requests in {:.1} s; achieved {} (responses within the window){}; latency from the intended send time{}",
         fmt_count(run.requests),
         run.duration_s,
         fmt_rps(run.achieved_rps),
-        run.target_rps
-            .map(|r| format!(" (offered {})", fmt_rps(r)))
+        reports::saturation::offered_rps(run)
+            .map(|r| format!(", offered {}", fmt_rps(r)))
             .unwrap_or_default(),
         if run.model == "closed" {
             " (= service time, closed model)"
@@ -236,14 +245,14 @@ fn footnote(run: &RunResult, o: &Outcome) -> String {
     }
     if o.unfinished > 0 {
         lines.push(format!(
-            "unfinished: {} requests had no outcome when the run ended ({} in flight, {} never sent{}); counted as errors",
+            "unfinished: {} requests were sent but had no response when the run ended; counted as errors",
             fmt_count(o.unfinished),
-            fmt_count(o.unfinished - o.unsent),
-            fmt_count(o.unsent),
-            o.offered
-                .map(|n| format!(", of {} offered", fmt_count(n)))
-                .unwrap_or_default(),
         ));
+    }
+    match reports::saturation::assess(run) {
+        Ok(Some(a)) => lines.push(a.explanation),
+        Ok(None) => {}
+        Err(e) => lines.push(format!("saturation could not be assessed: {e}")),
     }
     if run.interrupted {
         lines.push("interrupted: results cover the run until the stop".to_string());

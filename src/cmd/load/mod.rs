@@ -2,14 +2,17 @@
 //!
 //! The steps are separate so that each can be extended on its own: [`settings`] merges the
 //! command line over the scenario's `load:` block and validates it (exit 2 on bad input),
-//! [`source_for`] / [`schedule_for`] pick what to send and when, `loadgen::run` does the work,
-//! [`result`] turns the outcome into a run file (SPEC section 5), [`display`] shows progress
-//! and the final summary, [`output`] checks output paths up front and keeps a closed stdout
-//! (`| head`) from failing the run.
+//! [`source_for`] / [`schedule_for`] pick what to send and when, [`session`] aims the traffic
+//! at a target (starting the [`embedded`] server when none is given) and runs it through
+//! `loadgen::run`, [`result`] turns the outcome into a run file (SPEC section 5), [`display`]
+//! shows progress and the final summary, [`output`] checks output paths up front and keeps a
+//! closed stdout (`| head`) from failing the run. `napkin capacity` reuses the session.
 
 pub mod display;
+pub mod embedded;
 pub mod output;
 pub mod result;
+pub mod session;
 pub mod settings;
 
 use std::io::Write;
@@ -20,10 +23,12 @@ use anyhow::Context;
 use loadgen::{ScheduleSpec, SourceFactory, StopHandle};
 
 use crate::exit;
+use session::{Ran, Session};
 use settings::{Model, Settings};
 
-/// Arguments of `napkin load`.
-#[derive(Debug, Clone, clap::Args)]
+/// Arguments of `napkin load`. `Default` is "nothing given" (other commands build these to run
+/// load through the same pipeline).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct LoadArgs {
     /// Scenario file (YAML); its `load:` block gives the defaults of every flag below.
     pub scenario: PathBuf,
@@ -69,10 +74,10 @@ pub struct LoadArgs {
     pub threads: Option<usize>,
 }
 
-/// Runs `napkin load`, stopping early (with results) on Ctrl-C.
+/// Runs `napkin load`, stopping early (with results) on Ctrl-C or SIGTERM.
 pub fn run(args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let stop = StopHandle::new();
-    let _ctrl_c = CtrlC::install(stop.clone());
+    let _signals = StopSignals::install(stop.clone());
     run_with_stop(args, out, &stop)
 }
 
@@ -88,36 +93,31 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
             output::check_writable(flag, path)?;
         }
     }
-    let scenario = estimator::load_file(&args.scenario, &[])?;
-    let factory = source_for(&scenario)?;
-    let (settings, embedded) = super::embedded::resolve_with_server(&args, &scenario)?;
-    settings::check_slo_scopes(&scenario.load.slo, factory.actions())?;
-    let plan = settings.plan(schedule_for(&settings)?)?;
-    resolve_target(&settings)?;
-
+    let (session, settings) = Session::open(&args)?;
     writeln!(
         out,
         "{}",
-        display::banner(&scenario.name, &settings, factory.actions())
+        display::banner(
+            &session.scenario.name,
+            &settings,
+            &session.target,
+            session.factory.actions()
+        )
     )?;
     let mut live = display::Live::start(args.hlog.as_deref())?;
-    let outcome = loadgen::run(&plan, factory, &mut live, stop).map_err(|e| match e {
-        loadgen::RunError::Plan(p) => anyhow::anyhow!(p),
-        other => anyhow::Error::new(exit::RunFailed(other.to_string())),
-    })?;
-    let hlog_error = hlog_error(&args, live.finish(), &outcome);
-    if let Some(server) = embedded {
-        server.stop()?;
-    }
+    let ran = session.run(&settings, &mut live, stop);
+    let finished = live.finish();
+    let slo = session.scenario.load.slo.clone();
+    session.close()?;
+    let Ran { mut run, outcome } = ran?;
+    let hlog_error = hlog_error(&args, finished, &outcome);
     if outcome.deferred > 0 {
         output::note(format_args!(
             "deferred {} draws: their action's capture pool was still empty, so another action went",
             outcome.deferred
         ));
     }
-
-    let mut run = result::to_run(&scenario, &settings, &plan, &outcome)?;
-    run.slo = reports::slo::evaluate(&run, &scenario.load.slo);
+    run.slo = reports::slo::evaluate(&run, &slo);
     if let Some(path) = &args.out {
         let json = serde_json::to_vec_pretty(&run).context("serialising the run result")?;
         reports::io::write_atomic(path, &json)?;
@@ -137,21 +137,6 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
     } else {
         exit::GATE_FAILED
     })
-}
-
-/// Fails fast (exit 3) when the target's host name does not resolve: every request would be a
-/// connect error, so there is no point in running for the whole duration.
-fn resolve_target(settings: &Settings) -> anyhow::Result<()> {
-    match settings.target.resolve() {
-        Ok(_) => Ok(()),
-        Err(loadgen::TargetError::Resolve { host, reason }) => Err(exit::RunFailed(format!(
-            "cannot resolve host {host} of target {}: {reason}; check the host name in --target \
-             or load.target (nothing was sent, no files were written)",
-            settings.target.url
-        ))
-        .into()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// The interval log's failure, if any (it is reported after the run file is written).
@@ -197,35 +182,56 @@ pub fn schedule_for(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Schedu
     }
 }
 
-/// Stops the run on Ctrl-C while alive (a thread waiting on the signal).
-pub(crate) struct CtrlC {
+/// Stops the run on SIGINT (Ctrl-C) or SIGTERM (what CI runners and Kubernetes send) while
+/// alive: the run then ends as if interrupted, with its results written. The handlers are
+/// registered before `install` returns, so a signal sent once the banner is printed is never
+/// missed. A second signal exits at once (code 130), without results.
+pub(crate) struct StopSignals {
     done: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl CtrlC {
-    pub(crate) fn install(stop: StopHandle) -> Option<CtrlC> {
+impl StopSignals {
+    pub(crate) fn install(stop: StopHandle) -> Option<StopSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .ok()?;
+        let (mut int, mut term) = {
+            let _ctx = rt.enter();
+            (
+                signal(SignalKind::interrupt()).ok()?,
+                signal(SignalKind::terminate()).ok()?,
+            )
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             rt.block_on(async move {
-                tokio::select! {
-                    r = tokio::signal::ctrl_c() => if r.is_ok() { stop.stop() },
-                    _ = rx => {}
+                tokio::pin!(rx);
+                for signals in 1.. {
+                    tokio::select! {
+                        Some(()) = int.recv() => {}
+                        Some(()) = term.recv() => {}
+                        _ = &mut rx => return,
+                    }
+                    if signals > 1 {
+                        // A second signal during the grace: the user wants out now.
+                        output::note(format_args!("second signal: exiting without results"));
+                        std::process::exit(130);
+                    }
+                    stop.stop();
                 }
             })
         });
-        Some(CtrlC {
+        Some(StopSignals {
             done: Some(tx),
             thread: Some(thread),
         })
     }
 }
 
-impl Drop for CtrlC {
+impl Drop for StopSignals {
     fn drop(&mut self) {
         drop(self.done.take());
         if let Some(t) = self.thread.take() {

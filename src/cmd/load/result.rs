@@ -35,10 +35,10 @@ pub fn to_run(
         ),
         Model::Closed { users, .. } => ("closed", "none", None, None, Some(users)),
     };
-    Ok(RunResult {
+    let mut run = RunResult {
         format: RUN_FORMAT.to_string(),
         scenario: scenario.name.clone(),
-        target: settings.target.url.clone(),
+        target: plan.target.url.clone(),
         model: model.to_string(),
         arrivals: arrivals.to_string(),
         target_rps,
@@ -46,6 +46,16 @@ pub fn to_run(
         duration_s: outcome.measured.as_secs_f64(),
         requests: outcome.all.requests,
         achieved_rps: outcome.achieved_rps(),
+        dropped: outcome.dropped,
+        saturated: false,
+        send_lag_us: (!outcome.send_lag.is_empty())
+            .then(|| reports::histogram::stats(&outcome.send_lag)),
+        connections_busy: match (connections, outcome.measured.as_secs_f64()) {
+            (Some(c), w) if c > 0 && w > 0.0 => {
+                Some(outcome.busy.as_secs_f64() / (f64::from(c) * w))
+            }
+            _ => None,
+        },
         interrupted: outcome.interrupted,
         errors: errors(&outcome.all.errors),
         all: scope("all", &outcome.all)?,
@@ -66,7 +76,7 @@ pub fn to_run(
             late: outcome.late,
             deferred: outcome.deferred,
             offered: outcome.offered,
-            unsent: outcome.unsent,
+            unsent: 0,
             unfinished: outcome.unfinished,
             mix: outcome
                 .actions
@@ -74,7 +84,9 @@ pub fn to_run(
                 .map(|a| (a.info.name.clone(), a.info.weight))
                 .collect(),
         },
-    })
+    };
+    run.saturated = reports::saturation::is_saturated(&run);
+    Ok(run)
 }
 
 /// A timeline point with its interval histograms (already encoded by the engine) in base64.
@@ -84,6 +96,7 @@ fn timeline_point(p: &loadgen::TimelinePoint, actions: &[loadgen::ActionOutcome]
         t_s: p.t_s,
         requests: p.requests,
         errors: p.errors,
+        dropped: p.dropped,
         p50_us: p.p50_us,
         p99_us: p.p99_us,
         histogram: b64(&p.histograms.all),

@@ -29,14 +29,24 @@ pub enum Model {
     },
 }
 
+/// What the run is aimed at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetChoice {
+    /// `--target URL` or `load.target`.
+    Url(Target),
+    /// Neither given: the reference server, started in-process ([`super::embedded`]).
+    Embedded,
+}
+
 /// Validated settings of a run.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub scenario_file: PathBuf,
-    pub target: Target,
+    pub target: TargetChoice,
     pub model: Model,
-    /// Whole run, warm-up included.
-    pub duration: Duration,
+    /// Whole run, warm-up included (`--duration`, `load.duration`): the measured window is
+    /// this minus the warm-up ([`Settings::measured`]).
+    pub total: Duration,
     pub warmup: Duration,
     pub connections: u32,
     pub timeout: Duration,
@@ -54,16 +64,16 @@ impl Settings {
     /// Flags over `scenario.load`, validated.
     pub fn resolve(args: &LoadArgs, scenario: &Scenario) -> anyhow::Result<Settings> {
         let load = &scenario.load;
-        let url = args.target.clone().or_else(|| load.target.clone()).ok_or_else(|| {
-            anyhow!("no target: give --target URL (e.g. --target http://127.0.0.1:8080) or set `load.target` in the scenario")
-        })?;
-        let target = Target::parse(&url).with_context(|| {
-            if args.target.is_some() {
-                "--target"
-            } else {
-                "load.target"
-            }
-        })?;
+        let target = match args.target.clone().or_else(|| load.target.clone()) {
+            None => TargetChoice::Embedded,
+            Some(url) => TargetChoice::Url(Target::parse(&url).with_context(|| {
+                if args.target.is_some() {
+                    "--target"
+                } else {
+                    "load.target"
+                }
+            })?),
+        };
         let model = model(
             args,
             scenario,
@@ -75,7 +85,7 @@ impl Settings {
         } else {
             stages.iter().map(|s| s.duration).sum()
         };
-        let duration = flag_or("--duration", &args.duration, default_duration)?;
+        let total = flag_or("--duration", &args.duration, default_duration)?;
         let warmup = flag_or("--warmup", &args.warmup, load.warmup)?;
         let timeout = flag_or("--timeout", &args.timeout, load.timeout)?;
         let connections = args.connections.unwrap_or(load.connections);
@@ -83,7 +93,7 @@ impl Settings {
             scenario_file: args.scenario.clone(),
             target,
             model,
-            duration,
+            total,
             warmup,
             connections,
             timeout,
@@ -97,11 +107,11 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        if self.duration <= self.warmup {
+        if self.total <= self.warmup {
             bail!(
                 "duration {:?} must be longer than warmup {:?}: the warm-up is part of the run and \
                  is not measured; raise --duration or lower --warmup",
-                self.duration,
+                self.total,
                 self.warmup
             );
         }
@@ -114,13 +124,39 @@ impl Settings {
         Ok(())
     }
 
-    /// The measured window: the run minus its warm-up.
-    pub fn measured(&self) -> Duration {
-        self.duration.saturating_sub(self.warmup)
+    /// The same run at a constant open-model `rate` (a capacity search step).
+    pub fn at_rate(&self, rate: f64) -> Settings {
+        Settings {
+            model: Model::Open { rate },
+            stages: Vec::new(),
+            ..self.clone()
+        }
     }
 
-    /// The engine's plan; `schedule` is required for the open model.
-    pub fn plan(&self, schedule: Option<Arc<dyn ScheduleSpec>>) -> anyhow::Result<RunPlan> {
+    /// The same run as a closed model of `users` users without think time (a sweep step).
+    pub fn closed(&self, users: u32) -> Settings {
+        Settings {
+            model: Model::Closed {
+                users,
+                think: Duration::ZERO,
+            },
+            stages: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// The measured window: the run minus its warm-up.
+    pub fn measured(&self) -> Duration {
+        self.total.saturating_sub(self.warmup)
+    }
+
+    /// The engine's plan against `target` (the URL given, or the embedded server's);
+    /// `schedule` is required for the open model.
+    pub fn plan(
+        &self,
+        target: &Target,
+        schedule: Option<Arc<dyn ScheduleSpec>>,
+    ) -> anyhow::Result<RunPlan> {
         let shape = match (self.model, schedule) {
             (Model::Open { .. }, Some(schedule)) => LoadShape::Open {
                 schedule,
@@ -133,9 +169,9 @@ impl Settings {
             },
         };
         let plan = RunPlan {
-            target: self.target.clone(),
+            target: target.clone(),
             shape,
-            duration: self.measured(),
+            measured: self.measured(),
             warmup: self.warmup,
             timeout: self.timeout,
             threads: self.threads,

@@ -1,6 +1,7 @@
 //! Request templates (`{{user}}`, `{{text 140}}`, `{{int 1 10}}`, `{{seq}}`, `{{pool}}`),
-//! compiled once before a run into a list of segments that render straight into a reusable
-//! buffer: the hot path never re-parses a template string.
+//! compiled once, when the scenario is validated, into a list of segments that the load
+//! generator renders straight into a reusable buffer: the hot path never re-parses a template
+//! string, and a bad template is a scenario error with its file position.
 //!
 //! Syntax: `{{` opens a template and the next `}}` closes it; anything else is literal text
 //! (so JSON bodies such as `{"user_id": {{user}}}` need no escaping). Inside, the first word is
@@ -16,12 +17,12 @@ pub(crate) struct Names<'a> {
 
 /// One piece of a compiled template.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Segment {
-    /// A byte range of [`Template::text`].
+pub enum Segment {
+    /// A byte range of [`Template::text`]; see [`Template::literal`].
     Literal(usize, usize),
-    /// An id from key space `n`.
+    /// An id from key space `n` (an index into `LoadSpec::keys`).
     Key(usize),
-    /// A recent value of capture pool `n`.
+    /// A recent value of capture pool `n` (an index into `LoadSpec::pools`).
     Pool(usize),
     /// Random JSON-safe text of 1..=n characters.
     Text(u32),
@@ -31,16 +32,16 @@ pub(crate) enum Segment {
     Seq,
 }
 
-/// A compiled template.
+/// A compiled template: its text as written and the segments it renders as.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Template {
+pub struct Template {
     text: String,
-    pub segments: Vec<Segment>,
+    segments: Vec<Segment>,
 }
 
 /// What is wrong with a template, without the where (the caller adds action and field).
 #[derive(Debug, Clone, PartialEq)]
-pub struct TemplateProblem {
+pub(crate) struct TemplateProblem {
     /// Byte offset of the template in the string.
     pub offset: usize,
     pub message: String,
@@ -58,7 +59,7 @@ pub const MAX_TEXT: u32 = 65_536;
 
 impl Template {
     /// Compiles `text`, resolving names against `names`.
-    pub fn compile(text: &str, names: &Names<'_>) -> Result<Template, TemplateProblem> {
+    pub(crate) fn compile(text: &str, names: &Names<'_>) -> Result<Template, TemplateProblem> {
         let mut segments = Vec::new();
         let mut pos = 0;
         while let Some(found) = text[pos..].find("{{") {
@@ -88,6 +89,16 @@ impl Template {
             text: text.to_owned(),
             segments,
         })
+    }
+
+    /// The template as written, e.g. `/users/{{user}}/timeline`.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The segments, in order: rendering them one after the other gives the value.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
     }
 
     /// Whether the template has no placeholders at all.

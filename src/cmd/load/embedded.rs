@@ -1,6 +1,6 @@
-//! The reference server started in-process by `napkin load` when the scenario names no target
-//! (neither `--target` nor `load.target`), so `napkin load scenarios/twitter.yaml` is a whole
-//! demo on a fresh machine. The server gets its own thread and runtime, is seeded to match the
+//! The reference server started in-process by `napkin load` (and every command that runs load
+//! through it) when the scenario names no target (neither `--target` nor `load.target`), so
+//! `napkin load scenarios/twitter.yaml` is a whole demo on a fresh machine. The server gets its own thread and runtime, is seeded to match the
 //! scenario's `user` key space before the first request, and is stopped (drained) after the run.
 
 use std::sync::Arc;
@@ -11,8 +11,7 @@ use anyhow::Context;
 use estimator::{KeyDistribution, Scenario};
 use tokio::sync::oneshot;
 
-use super::load::settings::Settings;
-use super::load::LoadArgs;
+use super::settings::{Settings, TargetChoice};
 use crate::exit;
 
 /// Users seeded when the scenario has no `user` key space.
@@ -60,28 +59,27 @@ impl SeedPlan {
     }
 }
 
-/// The run's settings; when neither `--target` nor `load.target` is given, also the embedded
-/// reference server they point at (started after the settings are known to be valid, so bad
-/// input is reported before any seeding).
-pub fn resolve_with_server(
-    args: &LoadArgs,
+/// The target of a run: the URL of the settings, or the reference server started in-process
+/// (seeded to the scenario's key space) when they name none. Called once the settings are
+/// valid, so bad input is reported before any seeding.
+pub fn start_target(
+    settings: &Settings,
     scenario: &Scenario,
-) -> anyhow::Result<(Settings, Option<EmbeddedServer>)> {
-    if args.target.is_some() || scenario.load.target.is_some() {
-        return Ok((Settings::resolve(args, scenario)?, None));
+) -> anyhow::Result<(loadgen::Target, Option<EmbeddedServer>)> {
+    match &settings.target {
+        TargetChoice::Url(target) => Ok((target.clone(), None)),
+        TargetChoice::Embedded => {
+            let plan = SeedPlan::for_scenario(scenario)?;
+            let server =
+                EmbeddedServer::start(plan).map_err(|e| exit::RunFailed(format!("{e:#}")))?;
+            super::output::note(format_args!(
+                "no target given: started the reference server in-process at {} ({})",
+                server.url(),
+                server.seed_report()
+            ));
+            Ok((loadgen::Target::parse(server.url())?, Some(server)))
+        }
     }
-    let mut placeholder = args.clone();
-    placeholder.target = Some("http://127.0.0.1:9".into());
-    let mut settings = Settings::resolve(&placeholder, scenario)?;
-    let plan = SeedPlan::for_scenario(scenario)?;
-    let server = EmbeddedServer::start(plan).map_err(|e| exit::RunFailed(format!("{e:#}")))?;
-    super::load::output::note(format_args!(
-        "no target given: started the reference server in-process at {} ({})",
-        server.url(),
-        server.seed_report()
-    ));
-    settings.target = loadgen::Target::parse(server.url())?;
-    Ok((settings, Some(server)))
 }
 
 /// A running in-process reference server; [`EmbeddedServer::stop`] drains and joins it

@@ -1,0 +1,110 @@
+//! Saturation on constructed runs: the SPEC section 5 rule (dropped requests or an achieved
+//! rate more than 2% short), which side is blamed, and what every report format shows.
+
+use reports::fixture::sample_run;
+use reports::format::{render, Format, View};
+use reports::saturation::{assess, is_saturated, Bottleneck};
+use reports::RunResult;
+
+/// The sample run (open model, 500/s offered and achieved over 10 s, 16 connections) with
+/// `dropped` requests never sent and `busy` share of the window waiting on the target.
+fn run_with(dropped: u64, achieved_rps: f64, busy: f64) -> RunResult {
+    let mut run = sample_run();
+    run.settings.offered = Some(run.requests + dropped);
+    run.settings.connections = Some(16);
+    run.dropped = dropped;
+    run.achieved_rps = achieved_rps;
+    run.connections_busy = Some(busy);
+    run.saturated = is_saturated(&run);
+    run
+}
+
+#[test]
+fn dropped_requests_or_a_shortfall_over_2_percent_saturate_an_open_run() {
+    assert!(!run_with(0, 500.0, 0.1).saturated);
+    assert!(
+        !run_with(0, 490.5, 0.1).saturated,
+        "1.9% short is within the 2%"
+    );
+    assert!(run_with(0, 489.0, 0.1).saturated, "2.2% short");
+    assert!(run_with(1, 500.0, 0.1).saturated, "one dropped request");
+    let mut closed = run_with(50, 400.0, 0.9);
+    closed.model = "closed".into();
+    assert!(
+        !is_saturated(&closed),
+        "the closed model offers what it gets"
+    );
+}
+
+#[test]
+fn the_side_that_held_the_connections_is_the_bottleneck() {
+    assert!(assess(&run_with(0, 500.0, 0.99)).unwrap().is_none());
+    let target = assess(&run_with(900, 410.0, 0.98)).unwrap().unwrap();
+    assert_eq!(target.bottleneck, Bottleneck::Target);
+    assert!(
+        target.explanation.contains("The target could not keep up"),
+        "{}",
+        target.explanation
+    );
+    assert!(target
+        .explanation
+        .contains("900 of 5,900 offered requests were never sent"));
+    let generator = assess(&run_with(900, 410.0, 0.12)).unwrap().unwrap();
+    assert_eq!(generator.bottleneck, Bottleneck::Generator);
+    assert!(
+        generator
+            .explanation
+            .contains("The generator could not keep up"),
+        "{}",
+        generator.explanation
+    );
+}
+
+#[test]
+fn a_target_that_falls_short_while_every_send_was_on_time_is_the_bottleneck() {
+    // At the knee: nothing dropped, no late sends, connections mostly idle, but responses
+    // came too slowly for the offered rate: the target's doing, not the generator's.
+    let knee = run_with(0, 470.0, 0.2);
+    assert!(knee.saturated);
+    let a = assess(&knee).unwrap().unwrap();
+    assert_eq!(a.bottleneck, Bottleneck::Target, "{}", a.explanation);
+    // The same run with 5% of its sends late is the generator's.
+    let mut late = knee.clone();
+    late.settings.late = late.requests / 20;
+    assert_eq!(
+        assess(&late).unwrap().unwrap().bottleneck,
+        Bottleneck::Generator
+    );
+}
+
+#[test]
+fn every_human_format_says_a_run_was_saturated() {
+    let run = run_with(900, 410.0, 0.98);
+    for format in [Format::Table, Format::Markdown, Format::Html] {
+        let text = render(&run, format, &View::default()).unwrap();
+        assert!(text.contains("900 dropped"), "{format:?}: {text}");
+        assert!(text.contains("SATURATED"), "{format:?}: {text}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&run, Format::Json, &View::default()).unwrap()).unwrap();
+    assert_eq!(json["saturated"], true);
+    assert_eq!(json["dropped"], 900);
+    assert!(json["saturation"].as_str().unwrap().contains("target"));
+}
+
+#[test]
+fn runs_written_before_dropped_and_saturated_existed_still_load() {
+    let mut value = serde_json::to_value(sample_run()).unwrap();
+    let obj = value.as_object_mut().unwrap();
+    for field in ["dropped", "saturated", "send_lag_us", "connections_busy"] {
+        obj.remove(field);
+    }
+    obj["settings"]
+        .as_object_mut()
+        .unwrap()
+        .insert("unsent".into(), 3.into());
+    let text = serde_json::to_string(&value).unwrap();
+    let run = reports::io::parse_run(std::path::Path::new("old.json"), &text).unwrap();
+    assert_eq!((run.dropped, run.saturated), (0, false));
+    assert_eq!(run.settings.unsent, 3);
+}
