@@ -149,20 +149,24 @@ for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:${PORT}/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-proxy() { # delay_us -> prints the proxy's URL
-  "$PROXY" 127.0.0.1:0 "127.0.0.1:${PORT}" "$1" >"$TMP/proxy-$1.out" 2>&1 &
+proxy() { # name delay_us: starts a proxy (in this shell, so that cleanup stops it)
+  "$PROXY" 127.0.0.1:0 "127.0.0.1:${PORT}" "$2" >"$TMP/proxy-$1.out" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 100); do
     grep -q listening "$TMP/proxy-$1.out" 2>/dev/null && break
     sleep 0.05
   done
-  echo "http://$(awk '/listening on/ {print $3}' "$TMP/proxy-$1.out")"
 }
+url_of() { echo "http://$(awk '/listening on/ {print $3}' "$TMP/proxy-$1.out")"; }
 base_us=$((DELAY_MS * 1000))
-url_base=$(proxy "$base_us")
-url_aa=$(proxy "$base_us")
-url_20=$(proxy $((base_us * 12 / 10)))
-url_50=$(proxy $((base_us * 15 / 10)))
+proxy base "$base_us"
+proxy aa "$base_us"
+proxy s20 $((base_us * 12 / 10))
+proxy s50 $((base_us * 15 / 10))
+url_base=$(url_of base)
+url_aa=$(url_of aa)
+url_20=$(url_of s20)
+url_50=$(url_of s50)
 base=(); aa=(); s20=(); s50=()
 kinds=(base aa s20 s50)
 for i in $(seq 1 "$RUNS"); do
