@@ -13,6 +13,7 @@ start_server() {
     local name=$1 started pid addr=
     shift
     started=$(date +%s.%N)
+    : >"$WORK/$name.out"  # exists before the first read below (set -e would end on sed's error)
     taskset -c 0 "$BIN" serve --addr 127.0.0.1:0 --log-level warn "$@" \
         >"$WORK/$name.out" 2>"$WORK/$name.log" &
     pid=$!

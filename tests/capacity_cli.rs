@@ -8,8 +8,7 @@ mod load_support;
 
 use std::time::Duration;
 
-use clap::Parser;
-use load_support::{read_json, Http};
+use load_support::{napkin_cmd as napkin, read_json, Http};
 
 /// One action, 8 connections, SLO p99 <= 100 ms and error rate <= 1%.
 fn scenario(dir: &tempfile::TempDir, slo: bool) -> String {
@@ -25,17 +24,6 @@ fn scenario(dir: &tempfile::TempDir, slo: bool) -> String {
     let path = dir.path().join("serial.yaml");
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_string()
-}
-
-fn napkin(args: &[&str]) -> (u8, String) {
-    let mut argv = vec!["napkin"];
-    argv.extend_from_slice(args);
-    let cli = napkin::Cli::try_parse_from(argv).expect("valid command line");
-    let mut out = Vec::new();
-    match napkin::run(cli, &mut out) {
-        Ok(code) => (code, String::from_utf8(out).unwrap()),
-        Err(e) => (napkin::exit::code_of(&e), format!("{e:#}")),
-    }
 }
 
 const SHORT: [&str; 6] = ["--step", "1s", "--warmup", "300ms", "--precision", "10%"];

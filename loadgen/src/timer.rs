@@ -149,7 +149,7 @@ impl Future for SleepUntil {
             seq,
             waker: cx.waker().clone(),
         }));
-        if st.armed.map_or(true, |a| self.at < a) {
+        if st.armed.is_none_or(|a| self.at < a) {
             self.timer.arm(&mut st, self.at);
         }
         Poll::Pending

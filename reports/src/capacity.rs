@@ -129,36 +129,13 @@ pub fn read_capacity(path: &Path) -> Result<CapacityResult, ReportError> {
 
 /// [`read_capacity`] on text already read; `path` is only used in messages.
 pub fn parse_capacity(path: &Path, text: &str) -> Result<CapacityResult, ReportError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|err| {
-        if err.is_syntax() {
-            ReportError::NotJson {
-                path: path.into(),
-                err,
-            }
-        } else {
-            ReportError::Json {
-                path: path.into(),
-                err,
-            }
-        }
+    let value = crate::io::versioned(path, text, CAPACITY_FORMAT, "capacity result", |found| {
+        ReportError::Invalid(format!(
+            "{}: format {found:?} is not a capacity result ({CAPACITY_FORMAT}); capacity \
+             results come from `napkin capacity --out`",
+            path.display()
+        ))
     })?;
-    match value.get("format").and_then(|f| f.as_str()) {
-        Some(CAPACITY_FORMAT) => {}
-        Some(other) => {
-            return Err(ReportError::Invalid(format!(
-                "{}: format {other:?} is not a capacity result ({CAPACITY_FORMAT}); capacity \
-                 results come from `napkin capacity --out`",
-                path.display()
-            )))
-        }
-        None => {
-            return Err(ReportError::Invalid(format!(
-                "{}: JSON but not a capacity result (no \"format\": \"{CAPACITY_FORMAT}\" \
-                 field); capacity results come from `napkin capacity --out`",
-                path.display()
-            )))
-        }
-    }
     serde_json::from_value(value).map_err(|err| ReportError::Json {
         path: path.into(),
         err,

@@ -16,7 +16,29 @@ pub fn read_run(path: &Path) -> Result<RunResult, ReportError> {
 
 /// [`read_run`] on text already read; `path` is only used in messages.
 pub fn parse_run(path: &Path, text: &str) -> Result<RunResult, ReportError> {
-    // Check the version first so that a future format gets a version message, not a field one.
+    let value = versioned(path, text, RUN_FORMAT, "napkin run file", |found| {
+        ReportError::Format {
+            path: path.into(),
+            found: found.to_string(),
+            expected: RUN_FORMAT,
+        }
+    })?;
+    serde_json::from_value(value).map_err(|err| ReportError::Json {
+        path: path.into(),
+        err,
+    })
+}
+
+/// The JSON of a napkin file whose `format` must be `expected`: checked before the fields, so
+/// that another format gets a format message, not a field one. `what` names the kind of file
+/// (`napkin run file`) when the field is missing; `other` words a different format.
+pub(crate) fn versioned(
+    path: &Path,
+    text: &str,
+    expected: &str,
+    what: &str,
+    other: impl FnOnce(&str) -> ReportError,
+) -> Result<serde_json::Value, ReportError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|err| {
         if err.is_syntax() {
             ReportError::NotJson {
@@ -31,25 +53,23 @@ pub fn parse_run(path: &Path, text: &str) -> Result<RunResult, ReportError> {
         }
     })?;
     match value.get("format").and_then(|f| f.as_str()) {
-        Some(RUN_FORMAT) => {}
-        Some(other) => {
-            return Err(ReportError::Format {
-                path: path.into(),
-                found: other.to_string(),
-                expected: RUN_FORMAT,
-            })
-        }
-        None => {
-            return Err(ReportError::Invalid(format!(
-                "{}: JSON but not a napkin run file (no \"format\": \"{RUN_FORMAT}\" field); run files come from `napkin load --out` or `napkin merge`",
-                path.display()
-            )))
-        }
+        Some(f) if f == expected => Ok(value),
+        Some(found) => Err(other(found)),
+        None => Err(ReportError::Invalid(format!(
+            "{}: JSON but not a {what} (no \"format\": \"{expected}\" field); {}",
+            path.display(),
+            origin_of(what)
+        ))),
     }
-    serde_json::from_value(value).map_err(|err| ReportError::Json {
-        path: path.into(),
-        err,
-    })
+}
+
+/// Where files of kind `what` come from, for messages.
+fn origin_of(what: &str) -> &'static str {
+    if what.contains("capacity") {
+        "capacity results come from `napkin capacity --out`"
+    } else {
+        "run files come from `napkin load --out` or `napkin merge`"
+    }
 }
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory, then rename).

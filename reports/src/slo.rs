@@ -19,7 +19,7 @@
 use estimator::{SloMetric, SloSpec, Threshold};
 
 use crate::error::ReportError;
-use crate::run::{RunResult, ScopeResult, SloCheck, SloOutcome};
+use crate::run::{LatencyStats, RunResult, ScopeResult, SloCheck, SloOutcome};
 use crate::units::{fmt_pct, fmt_rps, fmt_us};
 
 /// The metric name of the check a saturated run fails.
@@ -135,19 +135,22 @@ pub fn service_within(run: &RunResult, spec: &SloSpec) -> bool {
         let Some(result) = scope_of(run, &scope.scope) else {
             return true;
         };
-        let s = &result.service_us;
         scope.thresholds.iter().all(|t| {
-            let value = match t.metric {
-                SloMetric::P50 => s.p50 as f64,
-                SloMetric::P90 => s.p90 as f64,
-                SloMetric::P99 => s.p99 as f64,
-                SloMetric::P999 => s.p999 as f64,
-                SloMetric::Max => s.max as f64,
-                SloMetric::Mean => s.mean,
-                SloMetric::ErrorRate | SloMetric::MinRps => return true,
-            };
-            value <= t.limit
+            latency_stat(&result.service_us, t.metric).is_none_or(|value| value <= t.limit)
         })
+    })
+}
+
+/// The latency metric `metric` of `stats`; `None` for `error_rate` and `min_rps`.
+fn latency_stat(stats: &LatencyStats, metric: SloMetric) -> Option<f64> {
+    Some(match metric {
+        SloMetric::P50 => stats.p50 as f64,
+        SloMetric::P90 => stats.p90 as f64,
+        SloMetric::P99 => stats.p99 as f64,
+        SloMetric::P999 => stats.p999 as f64,
+        SloMetric::Max => stats.max as f64,
+        SloMetric::Mean => stats.mean,
+        SloMetric::ErrorRate | SloMetric::MinRps => return None,
     })
 }
 
@@ -158,24 +161,18 @@ pub fn is_latency(metric: SloMetric) -> bool {
 
 /// The value of `metric` for one scope of a run, in the unit of [`Threshold::limit`].
 pub fn metric_value(run: &RunResult, scope: &ScopeResult, metric: SloMetric) -> f64 {
-    let l = &scope.latency_us;
+    if let Some(value) = latency_stat(&scope.latency_us, metric) {
+        return value;
+    }
     match metric {
-        SloMetric::P50 => l.p50 as f64,
-        SloMetric::P90 => l.p90 as f64,
-        SloMetric::P99 => l.p99 as f64,
-        SloMetric::P999 => l.p999 as f64,
-        SloMetric::Max => l.max as f64,
-        SloMetric::Mean => l.mean,
         SloMetric::ErrorRate => ratio(scope.errors, scope.requests),
-        SloMetric::MinRps => {
-            // Successful requests only: refused connections fail fast at the offered rate
-            // and must not count as throughput.
-            if run.duration_s > 0.0 {
-                scope.requests.saturating_sub(scope.errors) as f64 / run.duration_s
-            } else {
-                0.0
-            }
+        // Successful requests only: refused connections fail fast at the offered rate and
+        // must not count as throughput.
+        SloMetric::MinRps if run.duration_s > 0.0 => {
+            scope.requests.saturating_sub(scope.errors) as f64 / run.duration_s
         }
+        // No window; or a latency metric, answered above.
+        _ => 0.0,
     }
 }
 

@@ -157,7 +157,7 @@ impl Summary {
     pub fn of(run: &RunResult, only: Option<&str>) -> Result<Summary, ReportError> {
         let mut scopes = vec![scope_summary(run, "all", &run.all)?];
         for (name, scope) in &run.actions {
-            if only.map_or(true, |o| o == name) {
+            if only.is_none_or(|o| o == name) {
                 scopes.push(scope_summary(run, name, scope)?);
             }
         }

@@ -122,8 +122,16 @@ pub fn scenario(dir: &tempfile::TempDir, load: &str) -> PathBuf {
 /// Runs `napkin load ARGS...` in-process through `napkin::run`; returns the exit code and the
 /// output (or the error message).
 pub fn napkin(args: &[&str]) -> (u8, String) {
+    let mut argv = vec!["load"];
+    argv.extend_from_slice(args);
+    napkin_cmd(&argv)
+}
+
+/// Runs `napkin ARGS...` (any command) in-process; returns the exit code and the output (or
+/// the error message).
+pub fn napkin_cmd(args: &[&str]) -> (u8, String) {
     use clap::Parser;
-    let mut argv = vec!["napkin", "load"];
+    let mut argv = vec!["napkin"];
     argv.extend_from_slice(args);
     let cli = napkin::Cli::try_parse_from(argv).expect("valid command line");
     let mut out = Vec::new();
