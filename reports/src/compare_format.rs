@@ -88,7 +88,7 @@ fn metric_row(scope: &str, m: &MetricDelta) -> Vec<String> {
 
 fn scope_row(s: &ScopeComparison) -> Vec<String> {
     let mut row = vec![s.scope.clone()];
-    row.extend(std::iter::repeat("-".to_string()).take(5));
+    row.extend(std::iter::repeat_n("-".to_string(), 5));
     row.push(s.verdict.as_str().into());
     row
 }

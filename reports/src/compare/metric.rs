@@ -112,7 +112,7 @@ pub(super) fn metric(
     if let Some(q) = metric.quantile() {
         let need = (tol.min_tail_samples as f64 / (1.0 - q)).round();
         let least = base.iter().chain(new).flatten().map(|d| d.latencies).min();
-        if least.map_or(true, |l| l == 0 || (l as f64) < need) {
+        if least.is_none_or(|l| l == 0 || (l as f64) < need) {
             delta.verdict = Verdict::TooFewSamples;
             return Ok(delta);
         }
