@@ -30,8 +30,10 @@ pub enum Command {
     Load(cmd::load::LoadArgs),
     /// Render a run result.
     Report(cmd::report::ReportArgs),
-    /// Regression check of a new run against a baseline.
+    /// Significance-tested regression check of new runs against baseline runs.
     Compare(cmd::compare::CompareArgs),
+    /// Interleaved A/B runs of two targets, compared paired.
+    Ab(cmd::ab::AbArgs),
     /// Re-evaluate SLO thresholds on a saved run.
     Check(cmd::check::CheckArgs),
     /// Exact merge of runs from several generator processes.
@@ -54,6 +56,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<u8> {
         Command::Load(args) => cmd::load::run(args, out),
         Command::Report(args) => cmd::report::run(args, out),
         Command::Compare(args) => cmd::compare::run(args, out),
+        Command::Ab(args) => cmd::ab::run(args, out),
         Command::Check(args) => cmd::check::run(args, out),
         Command::Merge(args) => cmd::merge::run(args, out),
         Command::Capacity(args) => cmd::capacity::run(args, out),

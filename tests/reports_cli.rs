@@ -190,9 +190,18 @@ fn compare_exit_codes() {
     let o = napkin(&["compare", s(&a), s(&a)]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("verdict: PASS"));
-    // Same requests over 20 s instead of 10: throughput halves.
+    // Same requests over 20 s instead of 10: throughput halves (every second of the timeline
+    // holds half the requests of a second of the baseline).
     let mut slow = base.clone();
     slow.duration_s = 20.0;
+    slow.timeline = (1..=20)
+        .map(|t| reports::TimelinePoint {
+            t_s: t,
+            requests: reports::fixture::share(base.requests, 20, t),
+            errors: reports::fixture::share(base.errors.total, 20, t),
+            ..base.timeline[(t as usize - 1) / 2].clone()
+        })
+        .collect();
     let b = write_run(dir.path(), "new.json", &slow);
     let o = napkin(&["compare", s(&a), s(&b), "--max-regression", "10%"]);
     assert_eq!(code(&o), 1, "{}", stdout(&o));
@@ -427,7 +436,7 @@ fn an_unreachable_run_fails_latency_gates_and_compare() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["metric"] == "rps")
+        .find(|m| m["metric"] == "ok_rps")
         .unwrap();
     assert_eq!(rps["new"], 0.0);
     assert_eq!(rps["verdict"], "regressed");
@@ -461,4 +470,126 @@ fn report_shows_the_p999_of_the_run_file() {
         reports::units::fmt_us(pt.latency_us.p999 as f64),
         "{out}"
     );
+}
+
+/// A one-action run of 2,000 requests spread from `base_us`, over 10 s.
+fn spread_run(base_us: u64) -> RunResult {
+    use reports::fixture::{build_run, tail_histogram, ActionSpec};
+    build_run(
+        "twitter",
+        10,
+        &[ActionSpec {
+            name: "view_timeline".into(),
+            latency: tail_histogram(2000, base_us),
+            errors: reports::ErrorCounts::default(),
+        }],
+    )
+}
+
+#[test]
+fn compare_bad_input_exits_2_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_run(dir.path(), "a.json", &sample_run());
+    let b = write_run(dir.path(), "b.json", &sample_run());
+    let mut chat = sample_run();
+    chat.scenario = "chat".into();
+    let c = write_run(dir.path(), "chat.json", &chat);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        // Different scenarios across sides, and on one side.
+        (vec![s(&a), s(&c)], "pass --force"),
+        (vec!["--base", s(&a), s(&c), "--new", s(&b)], "pass --force"),
+        (vec!["--base", s(&a), s(&b), "--new", s(&c)], "pass --force"),
+        // Significance levels outside (0, 0.5).
+        (vec![s(&a), s(&b), "--alpha", "0"], "outside (0, 0.5)"),
+        (vec![s(&a), s(&b), "--alpha", "0.5"], "outside (0, 0.5)"),
+        (vec![s(&a), s(&b), "--alpha", "0.7"], "outside (0, 0.5)"),
+        (vec![s(&a), s(&b), "--alpha=-0.01"], "at least 0"),
+        // One side only, or a mix of the two forms.
+        (vec!["--base", s(&a), s(&b)], "--base needs --new"),
+        (vec!["--new", s(&a)], "--new needs --base"),
+        (vec![s(&a), s(&b), s(&c)], "exactly two runs"),
+        (
+            vec![s(&a), s(&b), "--base", s(&a), "--new", s(&b)],
+            "not both",
+        ),
+        (vec![], "nothing to compare"),
+        (
+            vec!["--paired", "--base", s(&a), s(&b), "--new", s(&a)],
+            "--paired needs --base and --new with as many runs each",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut argv = vec!["compare"];
+        argv.extend(&args);
+        let o = napkin(&argv);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stdout(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    // --force compares them, and says so.
+    let o = napkin(&["compare", s(&a), s(&c), "--force"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("comparing runs of different scenarios (twitter, chat)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn several_runs_per_side_are_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = |prefix: &str, n: usize, base_us: u64| -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let p = write_run(
+                    dir.path(),
+                    &format!("{prefix}{i}.json"),
+                    &spread_run(base_us),
+                );
+                s(&p).to_string()
+            })
+            .collect()
+    };
+    let compare = |base: &[String], new: &[String], format: &str| {
+        let mut argv = vec!["compare", "--format", format, "--base"];
+        argv.extend(base.iter().map(String::as_str));
+        argv.push("--new");
+        argv.extend(new.iter().map(String::as_str));
+        napkin(&argv)
+    };
+    // Every new run 50% slower than every base run.
+    let (base, new) = (paths("base", 5, 2000), paths("new", 5, 3000));
+    // 3 runs per side cannot reach p < 0.01 (2 / C(6, 3) = 0.1): a pass, with a warning.
+    let o = compare(&base[..3], &new[..3], "json");
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("too few runs per side for --alpha 0.01")
+            && stderr(&o).contains("use at least 5 runs per side"),
+        "{}",
+        stderr(&o)
+    );
+    // 5 per side: 2 / C(10, 5) = 0.008 in every latency metric at once: a regression.
+    let o = compare(&base, &new, "json");
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(json["design"], "runs");
+    let p50 = &json["scopes"][0]["metrics"][0];
+    assert_eq!(p50["verdict"], "regressed");
+    assert_eq!(p50["significance"]["unit"], "runs");
+    assert!((p50["significance"]["p_value"].as_f64().unwrap() - 2.0 / 252.0).abs() < 1e-12);
+    // The same runs as pairs (base i against new i), as napkin ab compares its rounds: 5
+    // rounds cannot go below p = 2 / 2^5, and the output says so.
+    let mut argv = vec!["compare", "--paired", "--format", "json", "--base"];
+    argv.extend(base.iter().map(String::as_str));
+    argv.push("--new");
+    argv.extend(new.iter().map(String::as_str));
+    let o = napkin(&argv);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(json["design"], "paired");
+    assert!(stderr(&o).contains("too few rounds"), "{}", stderr(&o));
+    // Identical sides: nothing to tell apart.
+    let o = compare(&base, &paths("same", 5, 2000), "table");
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).contains("verdict: PASS"), "{}", stdout(&o));
 }

@@ -22,8 +22,8 @@ pub mod traffic;
 mod worker;
 
 pub use engine::{
-    run, ActionOutcome, Interval, IntervalSink, NoSink, Outcome, RunError, SignedDuration,
-    StopHandle, TimelinePoint,
+    run, ActionOutcome, Interval, IntervalHistograms, IntervalSink, NoSink, Outcome, RunError,
+    SignedDuration, StopHandle, TimelinePoint,
 };
 pub use hdrhistogram::Histogram;
 pub use plan::{LoadShape, PlanError, RunPlan};

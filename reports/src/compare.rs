@@ -1,27 +1,36 @@
-//! Regression check of a new run against a baseline (`napkin compare`): per scope (`all` and
-//! each action) the p50/p90/p99/p99.9 latency, error rate and throughput, with deltas and a
-//! verdict.
+//! Regression check of new runs against baseline runs (`napkin compare`, `napkin ab`): per
+//! scope (`all` and each action) the p50/p90/p99/p99.9 latency, error rate and successful
+//! requests/s, each reported as improved, regressed or `~` (no significant change) with the
+//! p-value of a significance test, as Go's benchstat does. The method is documented in
+//! docs/reports.md.
 //!
-//! Rules (documented in docs/reports.md): a latency percentile regresses when it grows by more
-//! than `max_regression` (relative) AND by more than `min_delta_us` (absolute, so that 40 us ->
-//! 50 us is not a +25% failure); the error rate regresses when it grows by more than
-//! `max_regression` relative AND more than `min_error_delta` absolute; throughput (successful
-//! requests per second: (requests - errors) / duration_s, so failed attempts never count as
-//! throughput) regresses when it drops by more than `max_regression`. A latency percentile p is
-//! only gated when both runs
-//! recorded at least `min_tail_samples / (1 - p)` latencies in the scope (so that at least that
-//! many samples lie beyond it); otherwise its verdict is `too_few_samples` and it does not fail
-//! (the p99.9 of 2,000 requests is decided by 2 of them; a scope with no latency at all is
-//! never gated on latency). A scope of the baseline missing from
-//! the new run fails; a scope only in the new run is reported and does not fail.
+//! A metric **regresses** only when all three hold:
+//! 1. the change is significant: the test's two-sided p-value is below `alpha`, and the
+//!    samples lean the same way as the values;
+//! 2. it is larger than `max_regression` relative to the base;
+//! 3. it is larger than the absolute floor: `min_delta_us` for latency, `min_error_delta` for
+//!    the error rate.
+//!
+//! (`improved` is the same with the signs reversed, and never fails.) Which samples are
+//! tested depends on the [`Design`]: one run per side tests the runs' per-second intervals
+//! ([`crate::samples`]); several runs per side test the runs' values (Mann–Whitney); `ab`'s
+//! rounds test paired differences (Wilcoxon signed-rank). A latency percentile p is only gated
+//! when every run holds at least `min_tail_samples / (1 - p)` latencies in the scope; otherwise
+//! its verdict is `too_few_samples`. A scope of the baseline missing from the new runs fails; a
+//! scope only in the new runs is reported and does not fail.
 
 use serde::Serialize;
 
 use crate::error::ReportError;
-use crate::run::{RunResult, ScopeResult};
-use crate::summary::{latency_histogram, Ladder};
+use crate::run::RunResult;
+use crate::samples::{has_interval_histograms, Metric, ScopeData};
+use crate::stats::{mwu_min_p, pairs_needed, runs_needed, signed_rank_min_p};
 
-/// Tolerances of a comparison.
+mod metric;
+
+pub use metric::Significance;
+
+/// Tolerances and significance level of a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Tolerance {
     /// Relative tolerance, e.g. 0.10 for 10%.
@@ -32,6 +41,8 @@ pub struct Tolerance {
     pub min_error_delta: f64,
     /// Samples needed beyond a percentile for it to be gated (0 gates every percentile).
     pub min_tail_samples: u64,
+    /// Significance level: a change counts only when its p-value is below this.
+    pub alpha: f64,
 }
 
 impl Default for Tolerance {
@@ -41,6 +52,7 @@ impl Default for Tolerance {
             min_delta_us: 1_000.0,
             min_error_delta: 0.001,
             min_tail_samples: 10,
+            alpha: 0.01,
         }
     }
 }
@@ -48,17 +60,17 @@ impl Default for Tolerance {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Within tolerance.
-    Ok,
-    /// Better beyond tolerance.
+    /// `~`: no significant change, or one within tolerance.
+    Unchanged,
+    /// Significantly better beyond tolerance.
     Improved,
-    /// Worse beyond tolerance: the comparison fails.
+    /// Significantly worse beyond tolerance: the comparison fails.
     Regressed,
-    /// In the baseline but not in the new run: the comparison fails.
+    /// In the baseline but not in the new runs: the comparison fails.
     Missing,
-    /// Only in the new run.
+    /// Only in the new runs.
     New,
-    /// A percentile with too few samples beyond it in either run to be gated.
+    /// A percentile with too few samples beyond it in some run to be gated.
     TooFewSamples,
 }
 
@@ -69,7 +81,7 @@ impl Verdict {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Ok => "ok",
+            Verdict::Unchanged => "~",
             Verdict::Improved => "improved",
             Verdict::Regressed => "REGRESSED",
             Verdict::Missing => "MISSING",
@@ -79,11 +91,26 @@ impl Verdict {
     }
 }
 
+/// Which samples the significance test compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Design {
+    /// One run per side: the runs' per-second intervals (Mann–Whitney U); an action's error
+    /// rate and throughput from its counts (Fisher's exact test, exact binomial test).
+    Intervals,
+    /// Several runs on a side: one value per run (Mann–Whitney U).
+    Runs,
+    /// `napkin ab`: one value per run, paired by round (Wilcoxon signed-rank).
+    Paired,
+}
+
 /// One metric of one scope.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricDelta {
-    /// p50 p90 p99 p999 (microseconds), error_rate (fraction), rps (successful requests/s).
+    /// p50 p90 p99 p999 (microseconds), error_rate (fraction), ok_rps (successful
+    /// requests/s).
     pub metric: &'static str,
+    /// The base value: the run's (one run), else the median over the runs.
     pub base: f64,
     pub new: f64,
     /// new - base.
@@ -91,6 +118,9 @@ pub struct MetricDelta {
     /// (new - base) / base; null when base is 0.
     pub change: Option<f64>,
     pub verdict: Verdict,
+    /// The significance test; null when none could be made (e.g. a run of an older version
+    /// without per-interval histograms: then the verdict follows the tolerances alone).
+    pub significance: Option<Significance>,
 }
 
 /// All metrics of one scope.
@@ -107,85 +137,122 @@ pub struct Comparison {
     pub base_scenario: String,
     pub new_scenario: String,
     pub tolerance: Tolerance,
+    pub design: Design,
+    pub base_runs: usize,
+    pub new_runs: usize,
+    /// Metrics tested for significance (the family Hochberg's adjustment counts).
+    pub tests: usize,
     pub pass: bool,
+    /// What limits the comparison (too few runs for `alpha`, runs without per-interval data).
+    pub warnings: Vec<String>,
     pub scopes: Vec<ScopeComparison>,
 }
 
-/// The values compared for one scope.
-struct Values {
-    ladder: Ladder,
-    /// Latencies recorded (the histogram's count).
-    samples: u64,
-    error_rate: f64,
-    /// Successful requests per second.
-    rps: f64,
-}
-
-fn values(run: &RunResult, name: &str, scope: &ScopeResult) -> Result<Values, ReportError> {
-    let h = latency_histogram(name, scope)?;
-    Ok(Values {
-        ladder: Ladder::of(&h),
-        samples: h.len(),
-        error_rate: if scope.requests == 0 {
-            0.0
-        } else {
-            scope.errors as f64 / scope.requests as f64
-        },
-        rps: if run.duration_s > 0.0 {
-            scope.requests.saturating_sub(scope.errors) as f64 / run.duration_s
-        } else {
-            0.0
-        },
-    })
-}
-
-/// Compares `new` against `base`.
+/// Compares one new run against one baseline run (per-interval samples).
 pub fn compare(
     base: &RunResult,
     new: &RunResult,
     tol: Tolerance,
 ) -> Result<Comparison, ReportError> {
-    let mut names: Vec<&str> = vec!["all"];
-    names.extend(base.actions.keys().map(String::as_str));
-    for n in new.actions.keys() {
-        if !base.actions.contains_key(n) {
-            names.push(n);
+    compare_runs(std::slice::from_ref(base), std::slice::from_ref(new), tol)
+}
+
+/// Compares new runs against baseline runs: one run per side tests per-interval samples,
+/// several runs on a side test one value per run.
+pub fn compare_runs(
+    base: &[RunResult],
+    new: &[RunResult],
+    tol: Tolerance,
+) -> Result<Comparison, ReportError> {
+    let design = if base.len() == 1 && new.len() == 1 {
+        Design::Intervals
+    } else {
+        Design::Runs
+    };
+    build(base, new, design, tol)
+}
+
+/// Compares `napkin ab`'s rounds: (A, B) per round, B against A, paired by round.
+pub fn compare_paired(
+    pairs: &[(RunResult, RunResult)],
+    tol: Tolerance,
+) -> Result<Comparison, ReportError> {
+    let (a, b): (Vec<RunResult>, Vec<RunResult>) = pairs.iter().cloned().unzip();
+    build(&a, &b, Design::Paired, tol)
+}
+
+fn build(
+    base: &[RunResult],
+    new: &[RunResult],
+    design: Design,
+    tol: Tolerance,
+) -> Result<Comparison, ReportError> {
+    let (Some(first_base), Some(first_new)) = (base.first(), new.first()) else {
+        return Err(ReportError::Invalid(
+            "nothing to compare: give at least one base and one new run".into(),
+        ));
+    };
+    let mut scopes = Vec::new();
+    for name in scope_names(base, new) {
+        let b = side(base, &name)?;
+        let n = side(new, &name)?;
+        let present = |s: &[Option<ScopeData>]| s.iter().any(Option::is_some);
+        let (verdict, metrics) = match (present(&b), present(&n)) {
+            (true, true) => {
+                let metrics = Metric::ALL
+                    .into_iter()
+                    .map(|m| metric::metric(m, &b, &n, design, tol))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (Verdict::Unchanged, metrics)
+            }
+            (true, false) => (Verdict::Missing, Vec::new()),
+            _ => (Verdict::New, Vec::new()),
+        };
+        scopes.push(ScopeComparison {
+            scope: name,
+            verdict,
+            metrics,
+        });
+    }
+    let mut all: Vec<&mut MetricDelta> = scopes.iter_mut().flat_map(|s| &mut s.metrics).collect();
+    let tests = metric::adjust_and_decide(&mut all, tol);
+    for s in &mut scopes {
+        if !s.metrics.is_empty() {
+            s.verdict = scope_verdict(&s.metrics);
         }
     }
-    let mut scopes = Vec::new();
-    for name in names {
-        let b = crate::slo::scope_of(base, name);
-        let n = crate::slo::scope_of(new, name);
-        let cmp = match (b, n) {
-            (Some(b), Some(n)) => {
-                let metrics = metrics(&values(base, name, b)?, &values(new, name, n)?, tol);
-                let verdict = scope_verdict(&metrics);
-                ScopeComparison {
-                    scope: name.to_string(),
-                    verdict,
-                    metrics,
-                }
-            }
-            (Some(_), None) => ScopeComparison {
-                scope: name.to_string(),
-                verdict: Verdict::Missing,
-                metrics: Vec::new(),
-            },
-            _ => ScopeComparison {
-                scope: name.to_string(),
-                verdict: Verdict::New,
-                metrics: Vec::new(),
-            },
-        };
-        scopes.push(cmp);
-    }
     Ok(Comparison {
-        base_scenario: base.scenario.clone(),
-        new_scenario: new.scenario.clone(),
+        base_scenario: first_base.scenario.clone(),
+        new_scenario: first_new.scenario.clone(),
         tolerance: tol,
+        design,
+        base_runs: base.len(),
+        new_runs: new.len(),
+        tests,
         pass: !scopes.iter().any(|s| s.verdict.fails()),
+        warnings: warnings(base, new, design, tol, tests, &scopes),
         scopes,
     })
+}
+
+/// `all`, the baseline's actions, then actions only in the new runs.
+fn scope_names(base: &[RunResult], new: &[RunResult]) -> Vec<String> {
+    let mut names = vec!["all".to_string()];
+    for run in base.iter().chain(new) {
+        for n in run.actions.keys() {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+    }
+    names
+}
+
+fn side<'a>(
+    runs: &'a [RunResult],
+    name: &'a str,
+) -> Result<Vec<Option<ScopeData<'a>>>, ReportError> {
+    runs.iter().map(|r| ScopeData::of(r, name)).collect()
 }
 
 fn scope_verdict(metrics: &[MetricDelta]) -> Verdict {
@@ -194,82 +261,116 @@ fn scope_verdict(metrics: &[MetricDelta]) -> Verdict {
     } else if metrics.iter().any(|m| m.verdict == Verdict::Improved) {
         Verdict::Improved
     } else {
-        Verdict::Ok
+        Verdict::Unchanged
     }
 }
 
-fn metrics(b: &Values, n: &Values, tol: Tolerance) -> Vec<MetricDelta> {
-    let samples = b.samples.min(n.samples) as f64;
-    let lat = |metric, quantile: f64, base: u64, new: u64| {
-        let mut m = higher_is_worse(
-            metric,
-            base as f64,
-            new as f64,
-            tol.max_regression,
-            tol.min_delta_us,
-        );
-        let needed = tol.min_tail_samples as f64 / (1.0 - quantile);
-        if samples == 0.0 || samples < needed.round() {
-            m.verdict = Verdict::TooFewSamples;
+fn warnings(
+    base: &[RunResult],
+    new: &[RunResult],
+    design: Design,
+    tol: Tolerance,
+    tests: usize,
+    scopes: &[ScopeComparison],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut scenarios: Vec<&str> = Vec::new();
+    for run in base.iter().chain(new) {
+        if !scenarios.contains(&run.scenario.as_str()) {
+            scenarios.push(&run.scenario);
         }
-        m
-    };
-    vec![
-        lat("p50", 0.5, b.ladder.p50, n.ladder.p50),
-        lat("p90", 0.9, b.ladder.p90, n.ladder.p90),
-        lat("p99", 0.99, b.ladder.p99, n.ladder.p99),
-        lat("p999", 0.999, b.ladder.p999, n.ladder.p999),
-        higher_is_worse(
-            "error_rate",
-            b.error_rate,
-            n.error_rate,
-            tol.max_regression,
-            tol.min_error_delta,
-        ),
-        throughput(b.rps, n.rps, tol.max_regression),
-    ]
-}
-
-fn change(base: f64, new: f64) -> Option<f64> {
-    (base != 0.0).then(|| (new - base) / base)
-}
-
-/// A metric where growth is bad: regressed when it grew beyond both the relative and the
-/// absolute tolerance; improved when it shrank beyond both.
-fn higher_is_worse(metric: &'static str, base: f64, new: f64, rel: f64, abs: f64) -> MetricDelta {
-    let delta = new - base;
-    let verdict = if delta > abs && new > base * (1.0 + rel) {
-        Verdict::Regressed
-    } else if -delta > abs && new < base * (1.0 - rel) {
-        Verdict::Improved
+    }
+    if scenarios.len() > 1 {
+        out.push(format!(
+            "comparing runs of different scenarios ({})",
+            scenarios.join(", ")
+        ));
+    }
+    if design == Design::Intervals {
+        out.extend(interval_warnings(&base[0], &new[0], tol.alpha, scopes));
     } else {
-        Verdict::Ok
-    };
-    MetricDelta {
-        metric,
-        base,
-        new,
-        delta,
-        change: change(base, new),
-        verdict,
+        out.extend(too_few_runs(
+            base.len(),
+            new.len(),
+            design,
+            tol.alpha,
+            tests,
+        ));
+    }
+    out
+}
+
+/// Several runs (or rounds): whether their number allows a significant change at all, and in
+/// one metric alone (Hochberg: p < alpha / tests).
+fn too_few_runs(nb: usize, nn: usize, design: Design, alpha: f64, tests: usize) -> Option<String> {
+    let alone = alpha / tests.max(1) as f64;
+    let (min_p, unit, needed, sizes): (f64, &str, fn(f64) -> usize, String) =
+        if design == Design::Paired {
+            (
+                signed_rank_min_p(nb),
+                "rounds",
+                pairs_needed,
+                format!("{nb} rounds"),
+            )
+        } else {
+            (
+                mwu_min_p(nb, nn),
+                "runs per side",
+                runs_needed,
+                format!("{nb} base and {nn} new runs"),
+            )
+        };
+    if min_p >= alpha {
+        Some(format!(
+            "too few {unit} for --alpha {alpha}: with {sizes} the smallest p-value possible is \
+             {min_p:.4}, so no change can be significant; use at least {} {unit} (or raise \
+             --alpha)",
+            needed(alpha)
+        ))
+    } else if min_p >= alone {
+        Some(format!(
+            "with {sizes} the smallest p-value possible is {min_p:.4}: a change is significant \
+             only when it shows in most of the {tests} metrics tested at once (one metric \
+             alone needs p < {alone:.1e}); use at least {} {unit} to catch a change in one \
+             metric",
+            needed(alone)
+        ))
+    } else {
+        None
     }
 }
 
-/// Throughput (successful requests/s): regressed when it dropped by more than `rel`.
-fn throughput(base: f64, new: f64, rel: f64) -> MetricDelta {
-    let verdict = if new < base * (1.0 - rel) {
-        Verdict::Regressed
-    } else if new > base * (1.0 + rel) {
-        Verdict::Improved
-    } else {
-        Verdict::Ok
-    };
-    MetricDelta {
-        metric: "rps",
-        base,
-        new,
-        delta: new - base,
-        change: change(base, new),
-        verdict,
+/// One run per side: runs without per-interval histograms, metrics with too few intervals.
+fn interval_warnings(
+    base: &RunResult,
+    new: &RunResult,
+    alpha: f64,
+    scopes: &[ScopeComparison],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (side, run) in [("base", base), ("new", new)] {
+        if !has_interval_histograms(run) {
+            out.push(format!(
+                "the {side} run has no per-interval histograms (written by an older napkin): \
+                 its latency percentiles are compared by the tolerances alone, without a \
+                 significance test; record it again to test them"
+            ));
+        }
     }
+    let short: Vec<String> = scopes
+        .iter()
+        .flat_map(|s| s.metrics.iter().map(move |m| (s, m)))
+        .filter(|(_, m)| m.verdict != Verdict::TooFewSamples)
+        .filter_map(|(s, m)| Some((s, m, m.significance.as_ref()?)))
+        .filter(|(_, _, x)| x.min_p >= alpha && x.min_p < 1.0)
+        .map(|(s, m, x)| format!("{} {} ({})", s.scope, m.metric, x.sizes()))
+        .collect();
+    if !short.is_empty() {
+        out.push(format!(
+            "too few intervals for any p-value below {alpha}: {}; run longer or at a higher \
+             rate",
+            short.join(", ")
+        ));
+    }
+    out
 }

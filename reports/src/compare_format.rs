@@ -1,8 +1,9 @@
-//! Renders a [`Comparison`] as a terminal table, Markdown (for PR comments) or JSON.
+//! Renders a [`Comparison`] as a terminal table, Markdown (a pull-request comment: the verdict,
+//! the changed metrics, then every metric folded away) or JSON.
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
-use crate::compare::{Comparison, MetricDelta};
+use crate::compare::{Comparison, Design, MetricDelta, ScopeComparison, Verdict};
 use crate::error::ReportError;
 use crate::format::md_table;
 use crate::units::{fmt_pct, fmt_rps, fmt_us};
@@ -26,10 +27,20 @@ impl CompareFormat {
     }
 }
 
+/// The metric as people read it (the JSON keeps the machine name).
+fn label(metric: &str) -> &str {
+    match metric {
+        "p999" => "p99.9",
+        "error_rate" => "error rate",
+        "ok_rps" => "successful req/s",
+        m => m,
+    }
+}
+
 fn value(metric: &str, v: f64) -> String {
     match metric {
         "error_rate" => fmt_pct(v),
-        "rps" => fmt_rps(v),
+        "ok_rps" => fmt_rps(v),
         _ => fmt_us(v),
     }
 }
@@ -37,7 +48,7 @@ fn value(metric: &str, v: f64) -> String {
 fn delta(m: &MetricDelta) -> String {
     let abs = match m.metric {
         "error_rate" => format!("{:+.2}pp", m.delta * 100.0),
-        "rps" => format!("{:+.1}/s", m.delta),
+        "ok_rps" => format!("{:+.1}/s", m.delta),
         _ => {
             let s = fmt_us(m.delta);
             if m.delta >= 0.0 {
@@ -53,44 +64,95 @@ fn delta(m: &MetricDelta) -> String {
     }
 }
 
-fn rows(c: &Comparison) -> Vec<Vec<String>> {
+/// `p=0.003 (8+8 intervals)`, `p<0.001 (5+5 runs)` (the adjusted p-value), or `-` without a
+/// test.
+fn p_cell(m: &MetricDelta) -> String {
+    match &m.significance {
+        None => "-".into(),
+        Some(s) if s.p_adjusted < 0.001 => format!("p<0.001 ({})", s.sizes()),
+        Some(s) => format!("p={:.3} ({})", s.p_adjusted, s.sizes()),
+    }
+}
+
+fn metric_row(scope: &str, m: &MetricDelta) -> Vec<String> {
+    vec![
+        scope.to_string(),
+        label(m.metric).to_string(),
+        value(m.metric, m.base),
+        value(m.metric, m.new),
+        delta(m),
+        p_cell(m),
+        m.verdict.as_str().to_string(),
+    ]
+}
+
+fn scope_row(s: &ScopeComparison) -> Vec<String> {
+    let mut row = vec![s.scope.clone()];
+    row.extend(std::iter::repeat_n("-".to_string(), 5));
+    row.push(s.verdict.as_str().into());
+    row
+}
+
+/// Every metric (`changed_only`: only the failing, improved, missing and new ones).
+fn rows(c: &Comparison, changed_only: bool) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for s in &c.scopes {
         if s.metrics.is_empty() {
-            rows.push(vec![
-                s.scope.clone(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                s.verdict.as_str().into(),
-            ]);
+            rows.push(scope_row(s));
         }
         for m in &s.metrics {
-            rows.push(vec![
-                s.scope.clone(),
-                m.metric.to_string(),
-                value(m.metric, m.base),
-                value(m.metric, m.new),
-                delta(m),
-                m.verdict.as_str().to_string(),
-            ]);
+            let changed = !matches!(m.verdict, Verdict::Unchanged | Verdict::TooFewSamples);
+            if changed || !changed_only {
+                rows.push(metric_row(&s.scope, m));
+            }
         }
     }
     rows
 }
 
-const HEADER: [&str; 6] = ["scope", "metric", "base", "new", "delta", "verdict"];
+const HEADER: [&str; 7] = [
+    "scope", "metric", "base", "new", "delta", "p (n)", "verdict",
+];
 
-fn footer(c: &Comparison) -> String {
-    let t = &c.tolerance;
-    let verdict = if c.pass {
-        "PASS"
-    } else {
-        "FAIL: regression beyond tolerance"
-    };
+/// The method in one line: samples, test, alpha, adjustment.
+fn method(c: &Comparison) -> String {
     format!(
-        "rps: successful requests/s ((requests - errors) / duration)\ntolerance: {:.1}% relative; latency changes of at most {} and error-rate changes of at most {} never fail; a percentile p is gated with at least {} / (1 - p) samples\nverdict: {verdict}\n",
+        "{}; p-values adjusted for the {} metrics tested (Hochberg), so alpha bounds \
+         the chance of any false alarm",
+        design(c),
+        c.tests
+    )
+}
+
+fn design(c: &Comparison) -> String {
+    let alpha = c.tolerance.alpha;
+    match c.design {
+        Design::Intervals => format!(
+            "1 run per side; samples: the runs' 1 s intervals (an action's error rate and \
+             successful req/s: its request counts); Mann–Whitney U (Fisher's exact, binomial \
+             for counts), two-sided, alpha {alpha}"
+        ),
+        Design::Runs => format!(
+            "{} base and {} new runs; samples: one value per run; Mann–Whitney U, two-sided, \
+             alpha {alpha}; base/new are medians over the runs",
+            c.base_runs, c.new_runs
+        ),
+        Design::Paired => format!(
+            "{} interleaved rounds (A = base, B = new); samples: per-round differences B - A \
+             (of logarithms for latency and req/s); Wilcoxon signed-rank, two-sided, alpha \
+             {alpha}; base/new are medians over the rounds",
+            c.base_runs
+        ),
+    }
+}
+
+fn rule(c: &Comparison) -> String {
+    let t = &c.tolerance;
+    format!(
+        "a metric regresses when its change is significant (p < {}) AND beyond {:.1}% AND \
+         beyond {} (latency) or {} (error rate); `~`: no significant change beyond tolerance; \
+         a percentile p is gated with at least {} / (1 - p) samples in every run",
+        t.alpha,
         t.max_regression * 100.0,
         fmt_us(t.min_delta_us),
         fmt_pct(t.min_error_delta),
@@ -98,44 +160,118 @@ fn footer(c: &Comparison) -> String {
     )
 }
 
+fn verdict_line(c: &Comparison) -> String {
+    if c.pass {
+        "PASS".into()
+    } else {
+        "FAIL: significant regression beyond tolerance".into()
+    }
+}
+
+fn footer(c: &Comparison) -> String {
+    let mut out = String::new();
+    for w in &c.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    out.push_str("successful req/s (ok_rps): (requests - errors) / duration\n");
+    out.push_str(&format!("method: {}\n", method(c)));
+    out.push_str(&format!("rule: {}\n", rule(c)));
+    out.push_str(&format!("verdict: {}\n", verdict_line(c)));
+    out
+}
+
+/// The headline of the Markdown comment: verdict and counts.
+fn headline(c: &Comparison) -> String {
+    let count = |v: Verdict| {
+        c.scopes
+            .iter()
+            .flat_map(|s| s.metrics.iter().map(|m| m.verdict))
+            .chain(
+                c.scopes
+                    .iter()
+                    .filter(|s| s.metrics.is_empty())
+                    .map(|s| s.verdict),
+            )
+            .filter(|x| *x == v)
+            .count()
+    };
+    let (regressed, missing, improved) = (
+        count(Verdict::Regressed),
+        count(Verdict::Missing),
+        count(Verdict::Improved),
+    );
+    let mut parts = Vec::new();
+    if regressed > 0 {
+        parts.push(format!("{regressed} regressed"));
+    }
+    if missing > 0 {
+        parts.push(format!("{missing} missing"));
+    }
+    if improved > 0 {
+        parts.push(format!("{improved} improved"));
+    }
+    let mark = if c.pass { "✅ PASS" } else { "❌ FAIL" };
+    if parts.is_empty() {
+        format!("{mark}: no significant change")
+    } else {
+        format!("{mark}: {}", parts.join(", "))
+    }
+}
+
+fn markdown(c: &Comparison) -> String {
+    let header = HEADER.map(String::from);
+    let mut out = format!(
+        "### napkin compare: {} — {}\n\n",
+        c.new_scenario,
+        headline(c)
+    );
+    for w in &c.warnings {
+        out.push_str(&format!("> **warning:** {w}\n\n"));
+    }
+    let changed = rows(c, true);
+    if !changed.is_empty() {
+        out.push_str(&md_table(&header, &changed));
+        out.push('\n');
+    }
+    let all = rows(c, false);
+    out.push_str(&format!(
+        "<details><summary>All metrics ({})</summary>\n\n",
+        all.len()
+    ));
+    out.push_str(&md_table(&header, &all));
+    out.push_str("\n</details>\n\n");
+    out.push_str(&format!(
+        "Method: {}. Rule: {}. Successful req/s (`ok_rps`) = (requests - errors) / duration.\n",
+        method(c),
+        rule(c)
+    ));
+    out
+}
+
 /// Renders `c` in `format`.
 pub fn render_comparison(c: &Comparison, format: CompareFormat) -> Result<String, ReportError> {
-    let mut out = String::new();
-    if c.base_scenario != c.new_scenario {
-        out.push_str(&format!(
-            "note: comparing different scenarios ({} vs {})\n",
-            c.base_scenario, c.new_scenario
-        ));
-    }
     match format {
         CompareFormat::Json => {
             let mut text = serde_json::to_string_pretty(c)
                 .map_err(|e| ReportError::Invalid(format!("cannot encode comparison: {e}")))?;
             text.push('\n');
-            return Ok(text);
+            Ok(text)
         }
-        CompareFormat::Markdown => {
-            out.push_str(&format!("## napkin compare: {}\n\n", c.new_scenario));
-            out.push_str(&md_table(&HEADER.map(String::from), &rows(c)));
-            out.push('\n');
-            out.push_str(&footer(c).replace('\n', "\n\n"));
-        }
+        CompareFormat::Markdown => Ok(markdown(c)),
         CompareFormat::Table => {
             let mut t = Table::new();
             t.load_preset(presets::UTF8_FULL_CONDENSED)
                 .set_content_arrangement(ContentArrangement::Disabled)
                 .set_header(HEADER.to_vec());
-            for r in rows(c) {
+            for r in rows(c, false) {
                 t.add_row(r);
             }
-            for i in 2..5 {
+            for i in 2..6 {
                 if let Some(col) = t.column_mut(i) {
                     col.set_cell_alignment(CellAlignment::Right);
                 }
             }
-            out.push_str(&format!("{t}\n"));
-            out.push_str(&footer(c));
+            Ok(format!("{t}\n{}", footer(c)))
         }
     }
-    Ok(out)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use crate::histogram::new_histogram;
+use crate::histogram::{encode, new_histogram};
 use crate::run::{
     ErrorCounts, RunResult, ScopeResult, Settings, SloOutcome, TimelinePoint, RUN_FORMAT,
 };
@@ -40,9 +40,40 @@ pub fn status_errors(status: &str, n: u64) -> ErrorCounts {
     }
 }
 
+fn quantile(h: &Histogram<u64>, q: f64) -> u64 {
+    if h.is_empty() {
+        0
+    } else {
+        h.value_at_quantile(q)
+    }
+}
+
+/// Second `t`'s (1-based) part of `total` spread evenly over `seconds`: the remainder goes one
+/// each to the first seconds, so the parts add up to `total`.
+pub fn share(total: u64, seconds: u64, t: u64) -> u64 {
+    let seconds = seconds.max(1);
+    total / seconds + u64::from(t <= total % seconds)
+}
+
+/// `h`'s values dealt round-robin (in value order) into `parts` histograms, so that every part
+/// has (nearly) the same distribution.
+pub fn spread_over(h: &Histogram<u64>, parts: u64) -> Vec<Histogram<u64>> {
+    let mut out: Vec<Histogram<u64>> = (0..parts.max(1)).map(|_| new_histogram()).collect();
+    let mut k = 0usize;
+    for v in h.iter_recorded() {
+        for _ in 0..v.count_at_value() {
+            let n = out.len();
+            out[k % n].record(v.value_iterated_to()).unwrap();
+            k += 1;
+        }
+    }
+    out
+}
+
 /// A run of `actions` over `duration_s` seconds; `all` is the sum of the actions, the service
 /// histograms equal the latency ones (as in the closed model), the timeline spreads requests
-/// evenly over the seconds and the run carries no SLO checks.
+/// evenly over the seconds ([`share`]; each second's histograms get every `duration_s`-th value, so the
+/// seconds have the same distribution) and the run carries no SLO checks.
 pub fn build_run(scenario: &str, duration_s: u64, actions: &[ActionSpec]) -> RunResult {
     let mut all = new_histogram();
     let mut all_errors = ErrorCounts::default();
@@ -57,14 +88,35 @@ pub fn build_run(scenario: &str, duration_s: u64, actions: &[ActionSpec]) -> Run
     }
     let requests = all.len();
     let all_scope = ScopeResult::from_histograms(&all, &all, requests, all_errors.clone()).unwrap();
+    let spread: Vec<(&str, Vec<Histogram<u64>>)> = actions
+        .iter()
+        .map(|a| (a.name.as_str(), spread_over(&a.latency, duration_s)))
+        .collect();
     let timeline = (1..=duration_s)
-        .map(|t| TimelinePoint {
-            t_s: t,
-            requests: requests / duration_s.max(1),
-            errors: all_errors.total / duration_s.max(1),
-            dropped: 0,
-            p50_us: all_scope.latency_us.p50 + t * 10,
-            p99_us: all_scope.latency_us.p99 + t * 100,
+        .map(|t| {
+            let i = (t - 1) as usize;
+            let mut all = new_histogram();
+            let mut action_histograms = BTreeMap::new();
+            for (name, parts) in &spread {
+                all.add(&parts[i]).unwrap();
+                if !parts[i].is_empty() {
+                    action_histograms.insert(name.to_string(), encode(&parts[i]).unwrap());
+                }
+            }
+            TimelinePoint {
+                t_s: t,
+                requests: share(requests, duration_s, t),
+                errors: share(all_errors.total, duration_s, t),
+                dropped: 0,
+                p50_us: quantile(&all, 0.5),
+                p99_us: quantile(&all, 0.99),
+                histogram: if all.is_empty() {
+                    String::new()
+                } else {
+                    encode(&all).unwrap()
+                },
+                action_histograms,
+            }
         })
         .collect();
     RunResult {
@@ -178,7 +230,7 @@ pub fn unreachable_run(requests: u64, duration_s: u64) -> RunResult {
     run.target_rps = Some(run.achieved_rps);
     run.errors = errors;
     for p in &mut run.timeline {
-        p.requests = requests / duration_s.max(1);
+        p.requests = share(requests, duration_s, p.t_s);
         p.errors = p.requests;
     }
     run

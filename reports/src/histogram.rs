@@ -37,6 +37,12 @@ pub fn encode(hist: &Histogram<u64>) -> Result<String, HistogramError> {
     Ok(base64::engine::general_purpose::STANDARD.encode(buf))
 }
 
+/// base64 of bytes already V2-deflate encoded (the engine's interval histograms); empty
+/// bytes give an empty string.
+pub fn base64_of(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// Inverse of [`encode`].
 pub fn decode(text: &str) -> Result<Histogram<u64>, HistogramError> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim())?;

@@ -13,9 +13,11 @@ pub mod io;
 pub mod junit;
 pub mod merge;
 pub mod run;
+pub mod samples;
 pub mod saturation;
 pub mod shards;
 pub mod slo;
+pub mod stats;
 pub mod summary;
 pub mod units;
 

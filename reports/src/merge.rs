@@ -9,9 +9,10 @@
 //!   up (`settings.offered` only when every input has one); `saturated` is decided again on
 //!   the merged numbers; `send_lag_us` is the element-wise maximum (an upper bound).
 //! - Timelines are aligned by wall-clock second (each input's points are shifted by its start
-//!   offset, rounded to the second) and summed. Per-second p50/p99 cannot be merged exactly
-//!   from the timeline alone: the merged point holds the maximum of the inputs' values, an
-//!   upper bound of the true percentile (exact when one input covers the second).
+//!   offset, rounded to the second) and summed. Their per-interval histograms are added, so
+//!   the merged p50/p99 of a second are exact; when an input has no per-interval histograms
+//!   (a run of an older version), the merged point holds the maximum of the inputs' p50/p99,
+//!   an upper bound of the true percentile, and no histograms.
 //! - SLO checks are re-evaluated on the merged run from the first input's recorded thresholds.
 //! - Runs of different scenarios are refused unless forced.
 //! - Shard results (SPEC section 10) merge only with the other shards of their run, each once,
@@ -144,7 +145,7 @@ pub fn merge_with(inputs: &[Input], options: &Options) -> Result<RunResult, Repo
         errors,
         all: merge_scope("all", inputs.iter().map(|i| (i, Some(&i.run.all))))?,
         actions,
-        timeline: merge_timelines(inputs, &starts, start),
+        timeline: merge_timelines(inputs, &starts, start)?,
         slo: SloOutcome::default(),
         settings: merge_settings(inputs),
         shard,
@@ -232,14 +233,15 @@ fn merge_timelines(
     inputs: &[Input],
     starts: &[SystemTime],
     start: SystemTime,
-) -> Vec<TimelinePoint> {
-    let mut by_second: BTreeMap<u64, TimelinePoint> = BTreeMap::new();
+) -> Result<Vec<TimelinePoint>, ReportError> {
+    let mut by_second: BTreeMap<u64, SecondSum> = BTreeMap::new();
     for (input, s) in inputs.iter().zip(starts) {
         let offset = s
             .duration_since(start)
             .unwrap_or_default()
             .as_secs_f64()
             .round() as u64;
+        let with_histograms = input.run.timeline.iter().any(|p| !p.histogram.is_empty());
         for p in &input.run.timeline {
             let TimelinePoint {
                 t_s,
@@ -248,24 +250,89 @@ fn merge_timelines(
                 dropped,
                 p50_us,
                 p99_us,
+                histogram: _,
+                action_histograms: _,
             } = p;
             let t_s = t_s + offset;
-            let e = by_second.entry(t_s).or_insert(TimelinePoint {
-                t_s,
-                requests: 0,
-                errors: 0,
-                dropped: 0,
-                p50_us: 0,
-                p99_us: 0,
+            let e = by_second.entry(t_s).or_insert_with(|| SecondSum {
+                point: TimelinePoint {
+                    t_s,
+                    ..TimelinePoint::default()
+                },
+                all: new_histogram(),
+                actions: BTreeMap::new(),
+                exact: true,
             });
-            e.requests += requests;
-            e.errors += errors;
-            e.dropped += dropped;
-            e.p50_us = e.p50_us.max(*p50_us);
-            e.p99_us = e.p99_us.max(*p99_us);
+            e.point.requests += requests;
+            e.point.errors += errors;
+            e.point.dropped += dropped;
+            e.point.p50_us = e.point.p50_us.max(*p50_us);
+            e.point.p99_us = e.point.p99_us.max(*p99_us);
+            // The histograms are added by `SecondSum::add`, while every input has them.
+            e.exact &= with_histograms;
+            if with_histograms {
+                e.add(input, p)?;
+            }
         }
     }
-    by_second.into_values().collect()
+    by_second.into_values().map(SecondSum::finish).collect()
+}
+
+/// One merged second: counts summed, histograms added while every input carries them.
+struct SecondSum {
+    point: TimelinePoint,
+    all: Histogram<u64>,
+    actions: BTreeMap<String, Histogram<u64>>,
+    /// Every input covering this second has per-interval histograms.
+    exact: bool,
+}
+
+impl SecondSum {
+    fn add(&mut self, input: &Input, p: &TimelinePoint) -> Result<(), ReportError> {
+        let what =
+            |field: &str| format!("{}: timeline[t_s={}].{field}", input.path.display(), p.t_s);
+        add(
+            &mut self.all,
+            &decode_or_empty(&what("histogram"), &p.histogram)?,
+            &what("histogram"),
+        )?;
+        for (name, text) in &p.action_histograms {
+            let field = what(&format!("action_histograms.{name}"));
+            let h = decode_or_empty(&field, text)?;
+            add(
+                self.actions
+                    .entry(name.clone())
+                    .or_insert_with(new_histogram),
+                &h,
+                &field,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The merged point; with histograms from every input its p50/p99 are exact.
+    fn finish(mut self) -> Result<TimelinePoint, ReportError> {
+        if !self.exact {
+            return Ok(self.point);
+        }
+        let encode = |h: &Histogram<u64>| -> Result<String, ReportError> {
+            if h.is_empty() {
+                return Ok(String::new());
+            }
+            crate::histogram::encode(h).map_err(|e| ReportError::histogram("merged timeline", e))
+        };
+        if !self.all.is_empty() {
+            self.point.p50_us = self.all.value_at_quantile(0.5);
+            self.point.p99_us = self.all.value_at_quantile(0.99);
+        }
+        self.point.histogram = encode(&self.all)?;
+        for (name, h) in &self.actions {
+            self.point
+                .action_histograms
+                .insert(name.clone(), encode(h)?);
+        }
+        Ok(self.point)
+    }
 }
 
 /// Counts add up; a setting the inputs share is kept, one they disagree on is dropped

@@ -180,7 +180,7 @@ pub struct LatencyStats {
     pub max: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TimelinePoint {
     /// Seconds since `started_at` at the end of this interval (1 = the first second).
     pub t_s: u64,
@@ -194,6 +194,14 @@ pub struct TimelinePoint {
     pub dropped: u64,
     pub p50_us: u64,
     pub p99_us: u64,
+    /// Extension: base64 HdrHistogram V2 deflate of this interval's latency (all actions,
+    /// microseconds), the per-interval sample of `napkin compare`. Absent in runs of older
+    /// versions and for an interval without responses.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub histogram: String,
+    /// Extension: the same per action (actions without a response in the interval omitted).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub action_histograms: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

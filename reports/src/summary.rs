@@ -183,7 +183,16 @@ impl Summary {
             interrupted: run.interrupted,
             errors: run.errors.clone(),
             scopes,
-            timeline: run.timeline.clone(),
+            // Without the per-interval histograms (encoded data, not figures).
+            timeline: run
+                .timeline
+                .iter()
+                .map(|p| TimelinePoint {
+                    histogram: String::new(),
+                    action_histograms: BTreeMap::new(),
+                    ..p.clone()
+                })
+                .collect(),
             slo: run.slo.clone(),
             settings: run.settings.clone(),
             shard: run.shard.clone(),

@@ -1,7 +1,7 @@
 //! Compare verdicts on constructed runs: relative tolerance, absolute floors, error rate,
 //! throughput, missing and new scopes.
 
-use reports::compare::{compare, Tolerance, Verdict};
+use reports::compare::{compare, Comparison, MetricDelta, Tolerance, Verdict};
 use reports::fixture::{build_run, status_errors, tail_histogram, ActionSpec};
 use reports::run::{ErrorCounts, RunResult};
 
@@ -22,13 +22,13 @@ fn run(n: u64, base_us: u64, errors: u64, secs: u64) -> RunResult {
     )
 }
 
-fn verdict_of(c: &reports::compare::Comparison, scope: &str, metric: &str) -> Verdict {
+fn metric_of<'c>(c: &'c Comparison, scope: &str, metric: &str) -> &'c MetricDelta {
     let s = c.scopes.iter().find(|s| s.scope == scope).unwrap();
-    s.metrics
-        .iter()
-        .find(|m| m.metric == metric)
-        .unwrap()
-        .verdict
+    s.metrics.iter().find(|m| m.metric == metric).unwrap()
+}
+
+fn verdict_of(c: &Comparison, scope: &str, metric: &str) -> Verdict {
+    metric_of(c, scope, metric).verdict
 }
 
 #[test]
@@ -40,7 +40,7 @@ fn identical_runs_pass() {
     )
     .unwrap();
     assert!(c.pass);
-    assert!(c.scopes.iter().all(|s| s.verdict == Verdict::Ok));
+    assert!(c.scopes.iter().all(|s| s.verdict == Verdict::Unchanged));
     assert_eq!(c.scopes.len(), 2);
 }
 
@@ -75,7 +75,7 @@ fn tiny_absolute_changes_are_under_the_floor() {
     let c = compare(&base, &new, Tolerance::default()).unwrap();
     let p50 = &c.scopes[0].metrics[0];
     assert!(p50.change.unwrap() > 0.2, "{p50:?}");
-    assert_eq!(p50.verdict, Verdict::Ok);
+    assert_eq!(p50.verdict, Verdict::Unchanged);
     // ... and fails with the floor off.
     let strict = Tolerance {
         min_delta_us: 0.0,
@@ -125,7 +125,7 @@ fn error_rate_regression() {
         Tolerance::default(),
     )
     .unwrap();
-    assert_eq!(verdict_of(&c, "all", "error_rate"), Verdict::Ok);
+    assert_eq!(verdict_of(&c, "all", "error_rate"), Verdict::Unchanged);
     assert!(c.scopes[0].metrics[4].change.is_none());
 }
 
@@ -138,7 +138,7 @@ fn throughput_drop_regresses() {
         Tolerance::default(),
     )
     .unwrap();
-    assert_eq!(verdict_of(&c, "all", "rps"), Verdict::Regressed);
+    assert_eq!(verdict_of(&c, "all", "ok_rps"), Verdict::Regressed);
     assert!(!c.pass);
     let c = compare(
         &run(2000, 1000, 0, 10),
@@ -146,7 +146,7 @@ fn throughput_drop_regresses() {
         Tolerance::default(),
     )
     .unwrap();
-    assert_eq!(verdict_of(&c, "all", "rps"), Verdict::Improved);
+    assert_eq!(verdict_of(&c, "all", "ok_rps"), Verdict::Improved);
     assert!(c.pass);
 }
 
@@ -196,6 +196,23 @@ fn markdown_snapshot() {
 }
 
 #[test]
+fn markdown_regression_snapshot() {
+    // A pull-request comment: the verdict, the changed metrics, then every metric folded.
+    let c = compare(
+        &run(2000, 2000, 2, 10),
+        &run(2000, 3000, 40, 10),
+        Tolerance::default(),
+    )
+    .unwrap();
+    let text = reports::compare_format::render_comparison(
+        &c,
+        reports::compare_format::CompareFormat::Markdown,
+    )
+    .unwrap();
+    insta::assert_snapshot!(text);
+}
+
+#[test]
 fn percentiles_with_few_samples_beyond_them_are_not_gated() {
     // 300 requests: p50 and p90 are gated (20 and 100 needed), p99 (1,000) and p99.9 are not.
     let (base, new) = (run(300, 2000, 0, 10), run(300, 4000, 0, 10));
@@ -206,9 +223,10 @@ fn percentiles_with_few_samples_beyond_them_are_not_gated() {
     assert_eq!(verdict_of(&c, "all", "p999"), Verdict::TooFewSamples);
     assert!(!Verdict::TooFewSamples.fails());
     // Only p99 and p999 regressed beyond tolerance (tail grew, median did not): passes.
-    let flat = |n_slow: u64| {
+    // 305 requests per 10 s, `n_slow` of them 500 ms.
+    let flat = |n_slow: u64, secs: u64| {
         let mut h = reports::histogram::new_histogram();
-        h.record_n(2000, 305 - n_slow).unwrap();
+        h.record_n(2000, 305 * secs / 10 - n_slow).unwrap();
         if n_slow > 0 {
             h.record_n(500_000, n_slow).unwrap();
         }
@@ -217,17 +235,32 @@ fn percentiles_with_few_samples_beyond_them_are_not_gated() {
             latency: h,
             errors: ErrorCounts::default(),
         };
-        build_run("twitter", 10, &[spec])
+        build_run("twitter", secs, &[spec])
     };
-    let (base, new) = (flat(0), flat(5));
+    let (base, new) = (flat(0, 10), flat(5, 10));
     let c = compare(&base, &new, Tolerance::default()).unwrap();
     assert_eq!(verdict_of(&c, "all", "p99"), Verdict::TooFewSamples);
     assert!(c.pass, "{c:#?}");
-    // With the rule off every percentile is gated.
+    // With the rule off every percentile is tested: but 10 s hold only 2 blocks of >= 100
+    // latencies per run for p99, too few for a p-value below 0.01 (a warning says so) ...
     let all = Tolerance {
         min_tail_samples: 0,
         ..Tolerance::default()
     };
+    let c = compare(&base, &new, all).unwrap();
+    let p99 = metric_of(&c, "all", "p99");
+    assert_eq!(p99.verdict, Verdict::Unchanged);
+    assert_eq!(p99.significance.as_ref().unwrap().n_base, 2);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("too few intervals") && w.contains("all p99 (2+2 intervals)")),
+        "{:?}",
+        c.warnings
+    );
+    assert!(c.pass);
+    // ... a minute at the same rate has 15 blocks per run: the tail's growth is significant.
+    let (base, new) = (flat(0, 60), flat(60, 60));
     let c = compare(&base, &new, all).unwrap();
     assert_eq!(verdict_of(&c, "all", "p99"), Verdict::Regressed);
     assert!(!c.pass);
@@ -242,7 +275,7 @@ fn failed_attempts_are_not_throughput() {
     let rps = c.scopes[0]
         .metrics
         .iter()
-        .find(|m| m.metric == "rps")
+        .find(|m| m.metric == "ok_rps")
         .unwrap();
     assert_eq!(rps.base, 200.0);
     assert_eq!(rps.new, 0.0);
@@ -254,7 +287,7 @@ fn failed_attempts_are_not_throughput() {
     let rps = c.scopes[0]
         .metrics
         .iter()
-        .find(|m| m.metric == "rps")
+        .find(|m| m.metric == "ok_rps")
         .unwrap();
     assert_eq!(rps.base, 50.0);
     // No latency at all is never gated on latency, even with every percentile gated.
@@ -288,4 +321,39 @@ fn compare_shows_the_run_files_percentiles() {
     assert_eq!(m("p90"), l.p90 as f64);
     assert_eq!(m("p99"), l.p99 as f64);
     assert_eq!(m("p999"), l.p999 as f64);
+}
+
+#[test]
+fn paired_rounds_cancel_drift() {
+    // 8 rounds on a machine that gets slower every round (+30% per round), the new side
+    // 30% slower than the base in every round.
+    let rounds: Vec<(RunResult, RunResult)> = (0..8)
+        .map(|i| {
+            let base_us = (1000.0 * (1.0 + 0.3 * i as f64)) as u64;
+            (
+                run(2000, base_us, 0, 10),
+                run(2000, base_us * 13 / 10, 0, 10),
+            )
+        })
+        .collect();
+    let c = reports::compare::compare_paired(&rounds, Tolerance::default()).unwrap();
+    assert_eq!(c.design, reports::compare::Design::Paired);
+    let p50 = metric_of(&c, "all", "p50");
+    // Every round leans the same way: p = 2 / 2^8.
+    let sig = p50.significance.as_ref().unwrap();
+    assert_eq!(sig.test, "wilcoxon_signed_rank");
+    assert!((sig.p_value - 2.0 / 256.0).abs() < 1e-12, "{sig:?}");
+    assert_eq!(p50.verdict, Verdict::Regressed);
+    assert!(!c.pass);
+    // Unpaired, the drift (base 1.0 to 3.1 ms) hides the same difference.
+    let (base, new): (Vec<RunResult>, Vec<RunResult>) = rounds.iter().cloned().unzip();
+    let c = reports::compare::compare_runs(&base, &new, Tolerance::default()).unwrap();
+    assert_eq!(metric_of(&c, "all", "p50").verdict, Verdict::Unchanged);
+    assert!(c.pass);
+    // The same target twice: nothing.
+    let same: Vec<(RunResult, RunResult)> =
+        rounds.iter().map(|(a, _)| (a.clone(), a.clone())).collect();
+    let c = reports::compare::compare_paired(&same, Tolerance::default()).unwrap();
+    assert!(c.pass);
+    assert_eq!(metric_of(&c, "all", "p50").verdict, Verdict::Unchanged);
 }

@@ -99,6 +99,44 @@ fn timelines_align_by_wall_clock_second() {
 }
 
 #[test]
+fn timeline_histograms_are_added_exactly() {
+    let one = |base, n| ActionSpec {
+        name: "post_tweet".into(),
+        latency: tail_histogram(n, base),
+        errors: ErrorCounts::default(),
+    };
+    let a = build_run("twitter", 10, &[one(500, 1000)]);
+    let b = build_run("twitter", 10, &[one(5000, 3000)]);
+    let m = merge(&[input("a", a.clone()), input("b", b.clone())], false).unwrap();
+    for (i, p) in m.timeline.iter().enumerate() {
+        let mut expected = decode(&a.timeline[i].histogram).unwrap();
+        expected
+            .add(decode(&b.timeline[i].histogram).unwrap())
+            .unwrap();
+        assert_eq!(decode(&p.histogram).unwrap(), expected);
+        assert_eq!(
+            decode(&p.action_histograms["post_tweet"]).unwrap(),
+            expected
+        );
+        // Exact percentiles of the second, not the inputs' maximum.
+        assert_eq!(p.p99_us, expected.value_at_quantile(0.99));
+        assert_eq!(p.p50_us, expected.value_at_quantile(0.5));
+        assert!(p.p50_us < b.timeline[i].p50_us);
+    }
+    // A run of an older version (no per-interval histograms): upper bounds, no histograms.
+    let mut old = b.clone();
+    for p in &mut old.timeline {
+        p.histogram.clear();
+        p.action_histograms.clear();
+    }
+    let m = merge(&[input("a", a.clone()), input("old", old)], false).unwrap();
+    for (i, p) in m.timeline.iter().enumerate() {
+        assert!(p.histogram.is_empty() && p.action_histograms.is_empty());
+        assert_eq!(p.p50_us, a.timeline[i].p50_us.max(b.timeline[i].p50_us));
+    }
+}
+
+#[test]
 fn different_scenarios_need_force() {
     let a = sample_run();
     let mut b = sample_run();

@@ -1,20 +1,45 @@
-//! `napkin compare`: regression check of a new run against a baseline; exit 1 when a latency
-//! percentile or the error rate regresses beyond tolerance, or throughput drops beyond it
-//! (rules in docs/reports.md and `reports::compare`).
+//! `napkin compare`: significance-tested regression check of new runs against baseline runs
+//! (`BASE.json NEW.json`, or `--base RUN... --new RUN...`); exit 1 when a metric regressed
+//! significantly beyond the tolerances (method in docs/reports.md and `reports::compare`).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use reports::compare::{compare, Tolerance};
+use reports::compare::{compare_paired, compare_runs, Comparison, Tolerance};
 use reports::compare_format::{render_comparison, CompareFormat};
+use reports::RunResult;
 
 /// Arguments of `napkin compare`.
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
-    /// Baseline run (e.g. committed to the repository).
-    pub base: PathBuf,
-    /// New run to check against the baseline.
-    pub new: PathBuf,
+    /// BASE.json NEW.json: one baseline run (e.g. committed to the repository) and one new
+    /// run; their 1 s intervals are the samples. For several runs per side use --base/--new.
+    #[arg(value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
+    /// Baseline runs; with several runs on a side each run is one sample (benchstat-style).
+    #[arg(long, num_args = 1.., value_name = "RUN")]
+    pub base: Vec<PathBuf>,
+    /// New runs to check against the --base runs.
+    #[arg(long, num_args = 1.., value_name = "RUN")]
+    pub new: Vec<PathBuf>,
+    /// The --base and --new runs are pairs, by position (e.g. the rounds of `napkin ab`:
+    /// --base ab-runs/a-*.json --new ab-runs/b-*.json): compared paired, so that what changed
+    /// between rounds cancels (Wilcoxon signed-rank).
+    #[arg(long)]
+    pub paired: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
+    /// Compare runs of different scenarios (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
+    /// table, markdown (a pull-request comment) or json.
+    #[arg(long, short = 'f', default_value = "table", value_parser = parse_format)]
+    pub format: CompareFormat,
+}
+
+/// The regression rule's flags (`napkin compare` and `napkin ab`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct GateArgs {
     /// Relative tolerance: `10%` or a fraction `0.1` (a bare number above 1 is refused).
     #[arg(long, default_value = "10%", value_parser = parse_fraction)]
     pub max_regression: f64,
@@ -26,17 +51,30 @@ pub struct CompareArgs {
     /// number above 1 is refused).
     #[arg(long, default_value = "0.1%", value_parser = parse_fraction)]
     pub min_error_delta: f64,
-    /// A latency percentile p is gated only when both runs hold at least N / (1 - p) samples
-    /// in the scope (N beyond it): with 10, p99 needs 1,000 requests, p99.9 needs 10,000.
-    /// 0 gates every percentile.
+    /// A latency percentile p is gated only when every run holds at least N / (1 - p)
+    /// samples in the scope (N beyond it): with 10, p99 needs 1,000 requests, p99.9 needs
+    /// 10,000. 0 gates every percentile.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub min_tail_samples: u64,
-    /// table, markdown or json.
-    #[arg(long, short = 'f', default_value = "table", value_parser = parse_format)]
-    pub format: CompareFormat,
+    /// Significance level: a change counts only when its two-sided p-value is below it.
+    /// Between 0 and 0.5, e.g. 0.01 or 1%.
+    #[arg(long, default_value = "0.01", value_parser = parse_alpha)]
+    pub alpha: f64,
 }
 
-fn parse_format(s: &str) -> Result<CompareFormat, String> {
+impl GateArgs {
+    pub fn tolerance(&self) -> Tolerance {
+        Tolerance {
+            max_regression: self.max_regression,
+            min_delta_us: self.min_delta,
+            min_error_delta: self.min_error_delta,
+            min_tail_samples: self.min_tail_samples,
+            alpha: self.alpha,
+        }
+    }
+}
+
+pub(crate) fn parse_format(s: &str) -> Result<CompareFormat, String> {
     CompareFormat::parse(s)
         .ok_or_else(|| format!("unknown compare format {s:?}; use one of: table, markdown, json"))
 }
@@ -63,46 +101,122 @@ pub(crate) fn parse_fraction(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-/// `1ms` -> 1000; `500us` -> 500; `0.5s` -> 500000; `0` -> 0.
-fn parse_latency_us(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("us") {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix("ms") {
-        (n, 1_000.0)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1_000_000.0)
-    } else if t == "0" {
-        ("0", 1.0)
+/// A significance level strictly between 0 and 0.5 (`0.01` or `1%`).
+fn parse_alpha(s: &str) -> Result<f64, String> {
+    let v = parse_fraction(s)?;
+    if v > 0.0 && v < 0.5 {
+        Ok(v)
     } else {
-        return Err(format!("{s:?} needs a unit: us, ms or s (e.g. 1ms)"));
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration; write e.g. 1ms or 500us"))?;
-    if !(v.is_finite() && v >= 0.0) {
-        return Err(format!("{s:?} must be at least 0"));
+        Err(format!(
+            "{s:?} is outside (0, 0.5): a significance level is a small probability such as \
+             0.01 (1%) or 0.05"
+        ))
     }
-    Ok(v * scale)
 }
 
-pub fn run(args: CompareArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    let base = reports::io::read_run(&args.base)?;
-    let new = reports::io::read_run(&args.new)?;
-    let tolerance = Tolerance {
-        max_regression: args.max_regression,
-        min_delta_us: args.min_delta,
-        min_error_delta: args.min_error_delta,
-        min_tail_samples: args.min_tail_samples,
+/// A latency floor in microseconds, through the one duration parser (`1ms`, `500us`, `0`).
+fn parse_latency_us(s: &str) -> Result<f64, String> {
+    estimator::units::duration(s).map(|d| d.as_secs_f64() * 1e6)
+}
+
+/// Which runs are compared: BASE NEW, or --base/--new.
+fn sides(args: &CompareArgs) -> anyhow::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let example = "napkin compare BASE.json NEW.json, or napkin compare --base A.json B.json \
+                   --new C.json D.json";
+    match (args.runs.len(), args.base.is_empty(), args.new.is_empty()) {
+        (2, true, true) => Ok((vec![args.runs[0].clone()], vec![args.runs[1].clone()])),
+        (0, false, false) => Ok((args.base.clone(), args.new.clone())),
+        (0, false, true) => anyhow::bail!(
+            "--base needs --new: give the runs to check with --new RUN... ({example})"
+        ),
+        (0, true, false) => anyhow::bail!(
+            "--new needs --base: give the baseline runs with --base RUN... ({example})"
+        ),
+        (0, true, true) => anyhow::bail!("nothing to compare; use {example}"),
+        (_, true, true) => anyhow::bail!(
+            "give exactly two runs (BASE NEW), not {}; for several runs per side use \
+             --base RUN... --new RUN...",
+            args.runs.len()
+        ),
+        _ => anyhow::bail!("give either BASE NEW or --base/--new, not both ({example})"),
+    }
+}
+
+/// Reads run files and refuses a mix of scenarios (on one side or across sides) unless
+/// `force`.
+pub(crate) fn read_runs(paths: &[&Path], force: bool) -> anyhow::Result<Vec<RunResult>> {
+    let runs: Vec<RunResult> = paths
+        .iter()
+        .map(|p| reports::io::read_run(p))
+        .collect::<Result<_, _>>()?;
+    if !force {
+        check_one_scenario(paths, &runs)?;
+    }
+    Ok(runs)
+}
+
+fn check_one_scenario(paths: &[&Path], runs: &[RunResult]) -> anyhow::Result<()> {
+    let (Some(first), Some(first_path)) = (runs.first(), paths.first()) else {
+        return Ok(());
     };
-    let comparison = compare(&base, &new, tolerance)?;
-    out.write_all(render_comparison(&comparison, args.format)?.as_bytes())?;
+    if let Some((path, other)) = paths
+        .iter()
+        .zip(runs)
+        .find(|(_, r)| r.scenario != first.scenario)
+    {
+        anyhow::bail!(
+            "{} is a run of scenario {:?} but {} is of {:?}; compare runs of one scenario, or \
+             pass --force",
+            path.display(),
+            other.scenario,
+            first_path.display(),
+            first.scenario
+        );
+    }
+    Ok(())
+}
+
+/// Writes `comparison` in `format`; the exit code: 1 when it failed. Warnings (too few runs,
+/// runs without per-interval data) are in every format and, when stdout is JSON or Markdown
+/// (read by machines or pasted into a pull request), also on stderr.
+pub(crate) fn report(
+    comparison: &Comparison,
+    format: CompareFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    if format != CompareFormat::Table {
+        for w in &comparison.warnings {
+            let _ = writeln!(std::io::stderr(), "warning: {w}");
+        }
+    }
+    out.write_all(render_comparison(comparison, format)?.as_bytes())?;
     Ok(if comparison.pass {
         crate::exit::OK
     } else {
         crate::exit::GATE_FAILED
     })
+}
+
+pub fn run(args: CompareArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+    let (base, new) = sides(&args)?;
+    let paths: Vec<&Path> = base.iter().chain(&new).map(PathBuf::as_path).collect();
+    if args.paired && (args.base.is_empty() || base.len() != new.len()) {
+        anyhow::bail!(
+            "--paired needs --base and --new with as many runs each ({} and {} given): run i \
+             of --base is paired with run i of --new",
+            base.len(),
+            new.len()
+        );
+    }
+    let mut runs = read_runs(&paths, args.force)?;
+    let new_runs = runs.split_off(base.len());
+    let comparison = if args.paired {
+        let pairs: Vec<(RunResult, RunResult)> = runs.into_iter().zip(new_runs).collect();
+        compare_paired(&pairs, args.gate.tolerance())?
+    } else {
+        compare_runs(&runs, &new_runs, args.gate.tolerance())?
+    };
+    report(&comparison, args.format, out)
 }
 
 #[cfg(test)]
@@ -124,5 +238,10 @@ mod tests {
         assert_eq!(parse_latency_us("0.5s").unwrap(), 500_000.0);
         assert_eq!(parse_latency_us("0").unwrap(), 0.0);
         assert!(parse_latency_us("5").is_err());
+        assert_eq!(parse_alpha("0.01").unwrap(), 0.01);
+        assert_eq!(parse_alpha("5%").unwrap(), 0.05);
+        for bad in ["0", "0.5", "0.7", "-0.01", "x"] {
+            assert!(parse_alpha(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments (clap derive) and its `run`.
 
+pub mod ab;
 pub mod capacity;
 pub mod check;
 pub mod compare;

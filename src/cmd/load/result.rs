@@ -71,14 +71,7 @@ pub fn to_run(
         timeline: outcome
             .timeline
             .iter()
-            .map(|p| TimelinePoint {
-                t_s: p.t_s,
-                requests: p.requests,
-                errors: p.errors,
-                dropped: p.dropped,
-                p50_us: p.p50_us,
-                p99_us: p.p99_us,
-            })
+            .map(|p| timeline_point(p, &outcome.actions))
             .collect(),
         slo: SloOutcome::default(),
         settings: reports::Settings {
@@ -116,6 +109,26 @@ pub fn to_run(
     };
     run.saturated = reports::saturation::is_saturated(&run);
     Ok(run)
+}
+
+/// A timeline point with its interval histograms (already encoded by the engine) in base64.
+fn timeline_point(p: &loadgen::TimelinePoint, actions: &[loadgen::ActionOutcome]) -> TimelinePoint {
+    let b64 = |bytes: &[u8]| reports::histogram::base64_of(bytes);
+    TimelinePoint {
+        t_s: p.t_s,
+        requests: p.requests,
+        errors: p.errors,
+        dropped: p.dropped,
+        p50_us: p.p50_us,
+        p99_us: p.p99_us,
+        histogram: b64(&p.histograms.all),
+        action_histograms: actions
+            .iter()
+            .zip(&p.histograms.actions)
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(a, h)| (a.info.name.clone(), b64(h)))
+            .collect(),
+    }
 }
 
 fn scope(name: &str, t: &ActionTotals) -> anyhow::Result<ScopeResult> {
