@@ -145,7 +145,34 @@ pub struct Comparison {
     pub pass: bool,
     /// What limits the comparison (too few runs for `alpha`, runs without per-interval data).
     pub warnings: Vec<String>,
+    /// Saturated runs on each side (docs/load.md, "Saturation").
+    pub saturated: Saturated,
     pub scopes: Vec<ScopeComparison>,
+}
+
+/// How many runs of each side were saturated, and what that means for the comparison: new
+/// runs that saturate where no base run did could not carry the load the base carried, a
+/// regression whatever their percentiles say (those cover only what got through).
+#[derive(Debug, Clone, Serialize)]
+pub struct Saturated {
+    pub base: usize,
+    pub new: usize,
+    pub verdict: Verdict,
+}
+
+fn saturated(base: &[RunResult], new: &[RunResult]) -> Saturated {
+    let count = |runs: &[RunResult]| runs.iter().filter(|r| r.saturated).count();
+    let (b, n) = (count(base), count(new));
+    let verdict = match (b, n) {
+        (0, n) if n > 0 => Verdict::Regressed,
+        (b, 0) if b > 0 => Verdict::Improved,
+        _ => Verdict::Unchanged,
+    };
+    Saturated {
+        base: b,
+        new: n,
+        verdict,
+    }
 }
 
 /// Compares one new run against one baseline run (per-interval samples).
@@ -221,6 +248,7 @@ fn build(
             s.verdict = scope_verdict(&s.metrics);
         }
     }
+    let saturated = saturated(base, new);
     Ok(Comparison {
         base_scenario: first_base.scenario.clone(),
         new_scenario: first_new.scenario.clone(),
@@ -229,8 +257,9 @@ fn build(
         base_runs: base.len(),
         new_runs: new.len(),
         tests,
-        pass: !scopes.iter().any(|s| s.verdict.fails()),
+        pass: !scopes.iter().any(|s| s.verdict.fails()) && !saturated.verdict.fails(),
         warnings: warnings(base, new, design, tol, tests, &scopes),
+        saturated,
         scopes,
     })
 }

@@ -161,17 +161,43 @@ fn rule(c: &Comparison) -> String {
 }
 
 fn verdict_line(c: &Comparison) -> String {
-    if c.pass {
-        "PASS".into()
-    } else {
-        "FAIL: significant regression beyond tolerance".into()
+    let metric_failed = c.scopes.iter().any(|s| s.verdict.fails());
+    match (c.pass, metric_failed) {
+        (true, _) => "PASS".into(),
+        (false, true) => "FAIL: significant regression beyond tolerance".into(),
+        (false, false) => "FAIL: the new runs were saturated where the base was not".into(),
     }
+}
+
+/// The saturated runs of each side in words, when there are any.
+fn saturation_line(c: &Comparison) -> Option<String> {
+    let s = &c.saturated;
+    (s.base + s.new > 0).then(|| {
+        format!(
+            "saturated runs: base {} of {}, new {} of {} -> {}{}",
+            s.base,
+            c.base_runs,
+            s.new,
+            c.new_runs,
+            s.verdict.as_str(),
+            if s.verdict == Verdict::Regressed {
+                " (the new runs could not carry the load the base carried; their percentiles \
+                 cover only the requests that got through)"
+            } else {
+                ""
+            }
+        )
+    })
 }
 
 fn footer(c: &Comparison) -> String {
     let mut out = String::new();
     for w in &c.warnings {
         out.push_str(&format!("warning: {w}\n"));
+    }
+    if let Some(line) = saturation_line(c) {
+        out.push_str(&line);
+        out.push('\n');
     }
     out.push_str("successful req/s (ok_rps): (requests - errors) / duration\n");
     out.push_str(&format!("method: {}\n", method(c)));
@@ -210,6 +236,9 @@ fn headline(c: &Comparison) -> String {
     if improved > 0 {
         parts.push(format!("{improved} improved"));
     }
+    if c.saturated.verdict == Verdict::Regressed {
+        parts.push("new runs saturated".to_string());
+    }
     let mark = if c.pass { "✅ PASS" } else { "❌ FAIL" };
     if parts.is_empty() {
         format!("{mark}: no significant change")
@@ -227,6 +256,9 @@ fn markdown(c: &Comparison) -> String {
     );
     for w in &c.warnings {
         out.push_str(&format!("> **warning:** {w}\n\n"));
+    }
+    if let Some(line) = saturation_line(c) {
+        out.push_str(&format!("> **{line}**\n\n"));
     }
     let changed = rows(c, true);
     if !changed.is_empty() {

@@ -357,3 +357,32 @@ fn paired_rounds_cancel_drift() {
     assert!(c.pass);
     assert_eq!(metric_of(&c, "all", "p50").verdict, Verdict::Unchanged);
 }
+
+#[test]
+fn new_runs_that_saturate_where_the_base_did_not_fail_the_comparison() {
+    let base = run(10_000, 500, 0, 10);
+    let mut new = base.clone();
+    new.dropped = 400;
+    new.saturated = true;
+    let c = compare(&base, &new, Tolerance::default()).unwrap();
+    assert!(
+        !c.pass,
+        "identical percentiles, but the new run could not carry the load"
+    );
+    assert_eq!((c.saturated.base, c.saturated.new), (0, 1));
+    assert_eq!(c.saturated.verdict, Verdict::Regressed);
+    let text = reports::compare_format::render_comparison(
+        &c,
+        reports::compare_format::CompareFormat::Table,
+    )
+    .unwrap();
+    assert!(
+        text.contains("saturated runs: base 0 of 1, new 1 of 1 -> REGRESSED"),
+        "{text}"
+    );
+    assert!(text.contains("FAIL: the new runs were saturated"), "{text}");
+    // The other way round is an improvement, and passes.
+    let back = compare(&new, &base, Tolerance::default()).unwrap();
+    assert!(back.pass);
+    assert_eq!(back.saturated.verdict, Verdict::Improved);
+}
