@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
-use crate::conn::{Conn, Endpoint, Reply};
+use crate::conn::{Endpoint, LaneConn, Reply};
 use crate::record::{ErrorKind, Recorder};
 use crate::schedule::Schedule;
 use crate::source::{RequestSource, Verdict};
@@ -19,7 +19,7 @@ use crate::timer::PreciseTimer;
 /// lane stops sleeping on tokio's 1 ms granular timer and yields in a loop instead.
 const SPIN: Duration = Duration::from_micros(1_100);
 
-/// Pause after a failed connect in the closed model, so a dead target is not hammered in a
+/// Pause after a failed connect (or TLS handshake) in the closed model, so a dead target is not hammered in a
 /// tight loop (the open model is paced by its schedule already).
 const CONNECT_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -100,6 +100,8 @@ async fn spin_until(t: Instant) {
 pub(crate) struct Lane {
     pub clock: Clock,
     pub endpoint: Rc<Endpoint>,
+    /// Its own HTTP/1.1 connection, or its stream on a shared HTTP/2 connection.
+    pub conn: LaneConn,
     pub recorder: Rc<RefCell<Recorder>>,
     pub source: Rc<RefCell<Box<dyn RequestSource>>>,
     pub pacer: Pacer,
@@ -136,7 +138,6 @@ impl Lane {
     /// Runs until the pacer says the run is over or the run is stopped (or the task is
     /// dropped, at the cutoff).
     pub async fn run(mut self) {
-        let mut conn = Conn::new();
         let open = self.pacer.is_open();
         while let Some((intended, waited)) = self.pacer.next(&self.clock).await {
             if self.stop.borrow().is_some() {
@@ -158,7 +159,7 @@ impl Lane {
             self.recorder.borrow_mut().begin(action, measured);
             // Service time starts here, so it includes (re)connecting when the connection
             // has to be opened first: that is part of what a user waits for.
-            let result = conn.exchange(&self.endpoint, req, want_body).await;
+            let result = self.conn.exchange(&self.endpoint, req, want_body).await;
             let done = Instant::now();
             self.tally.busy_since.set(None);
             {
@@ -171,7 +172,7 @@ impl Lane {
             }
             self.done.notify_one();
             let failed = self.record(action, intended, sent, done, result);
-            if failed == Some(ErrorKind::Connect) && !open {
+            if matches!(failed, Some(ErrorKind::Connect | ErrorKind::Tls(_))) && !open {
                 tokio::time::sleep(CONNECT_BACKOFF).await;
             }
         }

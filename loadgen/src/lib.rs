@@ -9,14 +9,18 @@
 pub mod arrivals;
 mod conn;
 pub mod engine;
+mod http2;
 mod lane;
 pub mod plan;
+pub mod probe;
 pub mod record;
 pub mod schedule;
 pub mod source;
 pub mod target;
 mod timer;
+pub mod tls;
 pub mod traffic;
+pub mod transport;
 mod worker;
 
 pub use engine::{
@@ -25,7 +29,10 @@ pub use engine::{
 };
 pub use hdrhistogram::Histogram;
 pub use plan::{LoadShape, PlanError, RunPlan};
-pub use record::{new_histogram, ActionTotals, ErrorCounts, ErrorKind};
+pub use probe::{probe, ProbeError, ProbeReport};
+pub use record::{new_histogram, ActionTotals, Connections, ErrorCounts, ErrorKind};
 pub use schedule::{Constant, Schedule, ScheduleSpec};
 pub use source::{ActionInfo, PreparedRequest, RequestSource, SourceFactory, Verdict};
 pub use target::{Target, TargetError};
+pub use tls::{ClientTls, TlsFailure, TlsInfo, TlsOptions, TlsSetupError};
+pub use transport::{Protocol, ResolveOverride, Transport};

@@ -17,10 +17,11 @@ use hdrhistogram::Histogram;
 use tokio::sync::{watch, Notify};
 use tokio::task::LocalSet;
 
-use crate::conn::Endpoint;
+use crate::conn::{Conn, ConnectLog, Endpoint, LaneConn};
+use crate::http2::H2Conn;
 use crate::lane::{overlap, Clock, Lane, LaneTally, Pacer};
 use crate::plan::LoadShape;
-use crate::record::{ActionTotals, IntervalData, Recorder};
+use crate::record::{ActionTotals, Connections, IntervalData, Recorder};
 use crate::source::{RequestSource, SourceFactory};
 use crate::timer::PreciseTimer;
 
@@ -35,6 +36,9 @@ pub(crate) struct Shared {
     pub shape: LoadShape,
     pub factory: Arc<dyn SourceFactory>,
     pub lanes: usize,
+    /// HTTP/2: lanes per connection (lane i is on connection i / streams); `None` for
+    /// HTTP/1.1, where every lane has its own connection.
+    pub h2_streams: Option<usize>,
     pub seed: u64,
     /// When the run was stopped, if it was.
     pub stop: watch::Receiver<Option<Instant>>,
@@ -75,6 +79,8 @@ pub(crate) struct WorkerResult {
     pub busy: Duration,
     /// When the stop signal ended this worker early, if it did.
     pub stopped_at: Option<Instant>,
+    /// Connections opened in the measured window.
+    pub connections: Connections,
 }
 
 /// Runs worker `id` with lanes `lanes` on the current thread until it is done.
@@ -111,7 +117,21 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     if let Some(t) = &timer {
         local.spawn_local(t.clone().drive());
     }
+    let log = ConnectLog {
+        recorder: recorder.clone(),
+        measure_from: shared.clock.measure_from,
+    };
+    let mut h2_conns: std::collections::HashMap<usize, Rc<H2Conn>> = Default::default();
     for (&i, tally) in lanes.iter().zip(&tallies) {
+        let conn = match shared.h2_streams {
+            None => LaneConn::H1(Conn::new(log.clone())),
+            Some(streams) => {
+                let shared_conn = h2_conns
+                    .entry(i / streams)
+                    .or_insert_with(|| Rc::new(H2Conn::new(log.clone())));
+                LaneConn::H2(crate::http2::H2Lane::new(shared_conn.clone()))
+            }
+        };
         let source: Rc<RefCell<Box<dyn RequestSource>>> = Rc::new(RefCell::new(
             shared.factory.lane(i, shared.lanes, shared.seed),
         ));
@@ -128,6 +148,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         let lane = Lane {
             clock: shared.clock,
             endpoint: endpoint.clone(),
+            conn,
             recorder: recorder.clone(),
             source,
             pacer,
@@ -137,6 +158,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         };
         handles.push(local.spawn_local(lane.run()));
     }
+    drop(h2_conns);
     local.spawn_local(ticker(
         id,
         shared.clock,
@@ -224,6 +246,7 @@ fn finish(
             responses_in_window: rec.responses_in_window,
             busy: rec.busy,
             stopped_at: end.stopped_at,
+            connections: rec.connections,
         }),
     });
 }

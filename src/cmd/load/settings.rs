@@ -148,6 +148,7 @@ impl Settings {
             },
         };
         let plan = RunPlan {
+            transport: loadgen::Transport::plain(),
             target: target.clone(),
             shape,
             measured: self.measured(),
