@@ -56,7 +56,10 @@ pub fn probe(plan: &RunPlan) -> Result<ProbeReport, ProbeError> {
     let Ok(addrs) = plan.addresses() else {
         return Ok(ProbeReport::default());
     };
-    let Ok(tls) = crate::transport::tls_target(&plan.transport, &plan.target.host) else {
+    // Its own session cache: the run's first connections must not resume the probe's session.
+    let mut transport = plan.transport.clone();
+    transport.tls = transport.tls.map(|t| t.without_shared_sessions());
+    let Ok(tls) = crate::transport::tls_target(&transport, &plan.target.host) else {
         return Ok(ProbeReport::default());
     };
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()

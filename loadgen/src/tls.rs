@@ -255,6 +255,17 @@ impl ClientTls {
         })
     }
 
+    /// The same client with a session cache of its own: a connection made with it (the
+    /// pre-run probe) leaves no session for the run's connections to resume.
+    pub(crate) fn without_shared_sessions(&self) -> ClientTls {
+        let mut config = (*self.config).clone();
+        config.resumption = rustls::client::Resumption::default();
+        ClientTls {
+            config: Arc::new(config),
+            ..self.clone()
+        }
+    }
+
     /// Whether certificate verification is off (`--insecure`).
     pub fn insecure(&self) -> bool {
         self.insecure

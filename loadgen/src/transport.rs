@@ -134,7 +134,8 @@ impl Stream {
             Stream::Tls(s) => {
                 let mut byte = [0u8; 1];
                 let mut buf = ReadBuf::new(&mut byte);
-                let mut cx = Context::from_waker(std::task::Waker::noop());
+                let waker = std::task::Waker::from(Arc::new(NoWake));
+                let mut cx = Context::from_waker(&waker);
                 matches!(
                     s.get_ref().0.poll_peek(&mut cx, &mut buf),
                     Poll::Ready(Ok(0)) | Poll::Ready(Err(_))
@@ -142,6 +143,13 @@ impl Stream {
             }
         }
     }
+}
+
+/// A waker for one poll whose wake-up nobody waits for.
+struct NoWake;
+
+impl std::task::Wake for NoWake {
+    fn wake(self: Arc<Self>) {}
 }
 
 impl AsyncRead for Stream {

@@ -103,5 +103,9 @@ pub(crate) fn headline(s: &crate::summary::Summary) -> String {
         line.push('\n');
         line.push_str(&words.replacen("saturated:", "SATURATED:", 1));
     }
+    if let Some(connections) = crate::summary::connections_line(s) {
+        line.push('\n');
+        line.push_str(&connections);
+    }
     line
 }

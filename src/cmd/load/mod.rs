@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod output;
 pub mod result;
 pub mod settings;
+pub mod transport;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -68,6 +69,39 @@ pub struct LoadArgs {
     /// Generator threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// https:// targets: also trust the certificates in this PEM file (several per file, and
+    /// the flag may repeat); the system's roots are always trusted.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+    /// https:// targets: do not verify the server's certificate (said in the summary and kept
+    /// in run.json). Never the default.
+    #[arg(long)]
+    pub insecure: bool,
+    /// https:// targets: present this client certificate (PEM chain) for mutual TLS; needs
+    /// --key.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Connect to ADDR whenever the target is HOST:PORT, as curl does; URL, Host header, SNI
+    /// and the certificate's name stay HOST. May repeat.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// A new connection (and TLS handshake) for every request: measures connection setup.
+    #[arg(long)]
+    pub no_keepalive: bool,
+    /// HTTP/2: ALPN h2 over https://, prior knowledge over http://.
+    #[arg(long)]
+    pub http2: bool,
+    /// With --http2: concurrent streams per connection, as h2load's -m (default 1). Each
+    /// stream carries one request at a time.
+    #[arg(long, value_name = "N")]
+    pub streams: Option<u32>,
+    /// Without a target: serve the in-process reference server over HTTPS with a generated
+    /// self-signed certificate, which the run trusts.
+    #[arg(long)]
+    pub embedded_tls: bool,
 }
 
 /// Runs `napkin load`, stopping early (with results) on Ctrl-C or SIGTERM.
@@ -95,13 +129,18 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
     settings::check_slo_scopes(&scenario.load.slo, factory.actions())?;
     let schedule = schedule_for(&settings)?;
     let (target, embedded) = embedded::start_target(&settings, &scenario)?;
-    let plan = settings.plan(&target, schedule)?;
-    resolve_target(&target)?;
+    let transport = settings
+        .transport
+        .build(&target, embedded.as_ref().and_then(|e| e.certificate_pem()))?;
+    let plan = settings.plan(&target, schedule, transport)?;
+    resolve_target(&plan)?;
+    let probe = loadgen::probe(&plan)
+        .map_err(|e| exit::RunFailed(format!("{e} (nothing was sent, no files were written)")))?;
 
     writeln!(
         out,
         "{}",
-        display::banner(&scenario.name, &settings, &target, factory.actions())
+        display::banner(&scenario.name, &settings, &plan, factory.actions(), &probe)
     )?;
     let mut live = display::Live::start(args.hlog.as_deref())?;
     let outcome = loadgen::run(&plan, factory, &mut live, stop).map_err(|e| match e {
@@ -142,10 +181,12 @@ pub fn run_with_stop(args: LoadArgs, out: &mut dyn Write, stop: &StopHandle) -> 
     })
 }
 
-/// Fails fast (exit 3) when the target's host name does not resolve: every request would be a
-/// connect error, so there is no point in running for the whole duration.
-fn resolve_target(target: &loadgen::Target) -> anyhow::Result<()> {
-    match target.resolve() {
+/// Fails fast (exit 3) when the target's host name does not resolve (and no `--resolve` entry
+/// gives its address): every request would be a connect error, so there is no point in
+/// running for the whole duration.
+fn resolve_target(plan: &loadgen::RunPlan) -> anyhow::Result<()> {
+    let target = &plan.target;
+    match plan.addresses() {
         Ok(_) => Ok(()),
         Err(loadgen::TargetError::Resolve { host, reason }) => Err(exit::RunFailed(format!(
             "cannot resolve host {host} of target {}: {reason}; check the host name in --target \

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use estimator::Scenario;
 use loadgen::{ActionTotals, Outcome, RunPlan};
-use reports::{ErrorCounts, RunResult, ScopeResult, SloOutcome, TimelinePoint, RUN_FORMAT};
+use reports::{
+    ErrorCounts, RunResult, ScopeResult, SloOutcome, TimelinePoint, TlsSummary, RUN_FORMAT,
+};
 
 use super::settings::{Model, Settings};
 
@@ -35,6 +37,10 @@ pub fn to_run(
         ),
         Model::Closed { users, .. } => ("closed", "none", None, None, Some(users)),
     };
+    let streams = plan.transport.protocol.streams() as u32;
+    let mut all = scope("all", &outcome.all)?;
+    all.set_connect(&outcome.connections.connect)
+        .context("encoding the connect histogram")?;
     let mut run = RunResult {
         format: RUN_FORMAT.to_string(),
         scenario: scenario.name.clone(),
@@ -50,15 +56,25 @@ pub fn to_run(
         saturated: false,
         send_lag_us: (!outcome.send_lag.is_empty())
             .then(|| reports::histogram::stats(&outcome.send_lag)),
+        // Lanes (connections x HTTP/2 streams) each carry one request at a time.
         connections_busy: match (connections, outcome.measured.as_secs_f64()) {
             (Some(c), w) if c > 0 && w > 0.0 => {
-                Some(outcome.busy.as_secs_f64() / (f64::from(c) * w))
+                Some(outcome.busy.as_secs_f64() / (f64::from(c * streams) * w))
             }
             _ => None,
         },
+        protocol: plan.transport.protocol.name().to_string(),
+        tls: outcome.connections.tls.as_ref().map(|t| TlsSummary {
+            version: t.version.clone(),
+            cipher: t.cipher.clone(),
+            alpn: t.alpn.clone(),
+            resumed: outcome.connections.resumed,
+        }),
+        insecure: plan.transport.tls.as_ref().is_some_and(|t| t.insecure()),
+        connections_opened: outcome.connections.opened,
         interrupted: outcome.interrupted,
         errors: errors(&outcome.all.errors),
-        all: scope("all", &outcome.all)?,
+        all,
         actions,
         timeline: outcome
             .timeline
@@ -90,6 +106,9 @@ pub fn to_run(
                 .iter()
                 .map(|a| (a.info.name.clone(), a.info.weight))
                 .collect(),
+            streams: matches!(plan.transport.protocol, loadgen::Protocol::Http2 { .. })
+                .then_some(streams),
+            no_keepalive: !plan.transport.keepalive,
         },
     };
     run.saturated = reports::saturation::is_saturated(&run);
@@ -110,5 +129,11 @@ fn errors(e: &loadgen::ErrorCounts) -> ErrorCounts {
         status: e.status.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
         capture: e.capture,
         unfinished: e.unfinished,
+        tls: e.tls.values().sum(),
+        tls_reasons: e
+            .tls
+            .iter()
+            .map(|(r, n)| (r.slug().to_string(), *n))
+            .collect(),
     }
 }

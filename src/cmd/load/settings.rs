@@ -11,6 +11,7 @@ use estimator::units;
 use estimator::{Arrivals, LoadModel, Scenario, SloSpec, Stage};
 use loadgen::{ActionInfo, LoadShape, RunPlan, ScheduleSpec, Target};
 
+use super::transport::TransportSettings;
 use super::LoadArgs;
 
 /// Seed of the request sources when none is given.
@@ -58,6 +59,8 @@ pub struct Settings {
     /// Open model: the `load.stages` profile when it sets the rate (then `Model::Open`'s rate
     /// is its peak); empty when a rate is given.
     pub stages: Vec<Stage>,
+    /// TLS, HTTP/2, keep-alive and `--resolve` (SPEC section 9).
+    pub transport: TransportSettings,
 }
 
 impl Settings {
@@ -89,6 +92,11 @@ impl Settings {
         let warmup = flag_or("--warmup", &args.warmup, load.warmup)?;
         let timeout = flag_or("--timeout", &args.timeout, load.timeout)?;
         let connections = args.connections.unwrap_or(load.connections);
+        let url = match &target {
+            TargetChoice::Url(t) => Some(t),
+            TargetChoice::Embedded => None,
+        };
+        let transport = TransportSettings::resolve(args, url)?;
         let s = Settings {
             scenario_file: args.scenario.clone(),
             target,
@@ -101,6 +109,7 @@ impl Settings {
             seed: args.seed.unwrap_or(DEFAULT_SEED),
             arrivals: load.arrivals,
             stages,
+            transport,
         };
         s.validate()?;
         Ok(s)
@@ -135,6 +144,7 @@ impl Settings {
         &self,
         target: &Target,
         schedule: Option<Arc<dyn ScheduleSpec>>,
+        transport: loadgen::Transport,
     ) -> anyhow::Result<RunPlan> {
         let shape = match (self.model, schedule) {
             (Model::Open { .. }, Some(schedule)) => LoadShape::Open {
@@ -148,7 +158,7 @@ impl Settings {
             },
         };
         let plan = RunPlan {
-            transport: loadgen::Transport::plain(),
+            transport,
             target: target.clone(),
             shape,
             measured: self.measured(),
