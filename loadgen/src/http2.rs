@@ -87,12 +87,12 @@ impl H2Conn {
                 return Err(kind);
             }
         };
-        self.log.opened(&opened);
         if let Some(info) = &opened.tls {
             if info.alpn.as_deref() != Some("h2") {
                 return Err(ErrorKind::Tls(TlsFailure::NoH2));
             }
         }
+        self.log.opened(&opened);
         let (send, connection) = h2::client::Builder::new()
             .initial_window_size(WINDOW)
             .initial_connection_window_size(WINDOW)
@@ -257,9 +257,25 @@ async fn round_trip(
 
 /// An h2 error as an error kind: a TLS alert is `tls`, anything else `io`.
 fn failure(ep: &Endpoint, e: &h2::Error) -> ErrorKind {
-    e.get_io()
-        .and_then(|io| crate::transport::tls_failure(ep.tls.as_ref(), io))
-        .unwrap_or(ErrorKind::Io)
+    failure_of(ep.tls.as_ref(), Some(e))
+}
+
+/// The kind of an HTTP/2 connection's failure (`None`: it closed without an error): a TLS
+/// alert is `tls`; so is a broken TLS connection whose server asked for a client certificate
+/// the run does not have (the server's verdict may reach h2 only as a closed connection);
+/// anything else `io`.
+pub(crate) fn failure_of(
+    tls: Option<&crate::transport::TlsTarget>,
+    e: Option<&h2::Error>,
+) -> ErrorKind {
+    let io = e.and_then(h2::Error::get_io);
+    if let Some(kind) = io.and_then(|io| crate::transport::tls_failure(tls, io)) {
+        return kind;
+    }
+    match tls {
+        Some(t) if t.client.asked_without_identity() => ErrorKind::Tls(TlsFailure::NoClientCert),
+        _ => ErrorKind::Io,
+    }
 }
 
 /// Headers HTTP/2 forbids (connection-specific); the scenario's own are dropped from h2

@@ -119,34 +119,36 @@ fn tls_failed(url: &str, tls: Option<&TlsTarget>, reason: TlsFailure) -> ProbeEr
 }
 
 /// HTTP/2 preface and a PING: `None` when the server answers (or is merely slow), the failure
-/// when the connection breaks first (a TLS alert, or no HTTP/2 at all).
+/// when the connection ends first (a TLS alert, or no HTTP/2 at all).
 async fn ping(stream: Stream, tls: Option<&TlsTarget>, wait: Duration) -> Option<ErrorKind> {
     let Ok((_send, mut conn)) = h2::client::handshake(stream).await else {
         return Some(ErrorKind::Io);
     };
     let mut pings = conn.ping_pong()?;
-    let result = tokio::time::timeout(wait, async {
+    let ended = tokio::time::timeout(wait, async {
         tokio::select! {
-            ended = &mut conn => ended.err(),
-            pong = pings.ping(h2::Ping::opaque()) => pong.err(),
+            ended = &mut conn => Some(ended.err()),
+            pong = pings.ping(h2::Ping::opaque()) => pong.err().map(Some),
         }
     })
     .await;
-    let e = result.ok().flatten()?;
-    e.get_io()
-        .and_then(|io| crate::transport::tls_failure(tls, io))
-        .or(Some(ErrorKind::Io))
+    // Answered, or still waiting at the deadline: HTTP/2 it is.
+    let Ok(Some(error)) = ended else {
+        return None;
+    };
+    Some(crate::http2::failure_of(tls, error.as_ref()))
 }
 
-/// A server that asked for a client certificate and got none may refuse the session only
-/// after the client's side of the handshake is done (TLS 1.3): read briefly for its alert.
+/// A server that asked for a client certificate may refuse the one it got (or its absence)
+/// only after the client's side of the handshake is done (TLS 1.3): read briefly for its
+/// alert.
 async fn cert_verdict(
     mut stream: Stream,
     tls: Option<&TlsTarget>,
     wait: Duration,
 ) -> Option<ErrorKind> {
     use tokio::io::AsyncReadExt;
-    if !tls.is_some_and(|t| t.client.asked_without_identity()) {
+    if !tls.is_some_and(|t| t.client.asked_for_cert()) {
         return None;
     }
     let mut byte = [0u8; 1];

@@ -271,6 +271,11 @@ impl ClientTls {
         self.insecure
     }
 
+    /// Whether a server asked this client for a certificate (with or without one to give).
+    pub(crate) fn asked_for_cert(&self) -> bool {
+        self.asked_for_cert.load(Ordering::Relaxed)
+    }
+
     /// Whether a server asked this client for a certificate it did not have.
     pub(crate) fn asked_without_identity(&self) -> bool {
         !self.has_identity && self.asked_for_cert.load(Ordering::Relaxed)
