@@ -30,10 +30,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A self-signed certificate for 127.0.0.1 and localhost (ECDSA P-256, as rcgen makes them).
+# A self-signed certificate for 127.0.0.1 and localhost (ECDSA P-256, as rcgen makes them); not
+# a CA certificate (openssl's default for -x509), which rustls rightly refuses as a server's.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
   -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -subj /CN=localhost \
-  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+  -addext "basicConstraints=critical,CA:FALSE" 2>/dev/null
 
 # One worker on core 0; no request limit per connection (nginx closes after 1000 by default).
 mkdir -p "$TMP/nginx"
@@ -53,6 +55,7 @@ http {
     listen 127.0.0.1:${PORT} ssl http2;
     ssl_certificate $TMP/cert.pem;
     ssl_certificate_key $TMP/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
     location /healthz { default_type application/json; return 200 '{"status":"ok"}'; }
   }
 }

@@ -73,12 +73,18 @@ pub fn probe(plan: &RunPlan) -> Result<ProbeReport, ProbeError> {
     let wait = WAIT.min(plan.timeout);
     rt.block_on(async move {
         let opened =
-            tokio::time::timeout(plan.timeout, crate::transport::open(addrs[0], tls.as_ref()))
+            tokio::time::timeout(plan.timeout, crate::transport::open_explained(addrs[0], tls.as_ref()))
                 .await;
         let opened = match opened {
             Ok(Ok(o)) => o,
-            Ok(Err(ErrorKind::Tls(reason))) => {
-                return Err(tls_failed(&url, tls.as_ref(), reason));
+            Ok(Err((ErrorKind::Tls(reason), why))) => {
+                let mut e = tls_failed(&url, tls.as_ref(), reason);
+                if let ProbeError::Tls { detail, .. } = &mut e {
+                    if detail.is_empty() && reason == TlsFailure::Handshake {
+                        *detail = why;
+                    }
+                }
+                return Err(e);
             }
             Ok(Err(_)) | Err(_) => return Ok(ProbeReport::default()),
         };

@@ -215,11 +215,19 @@ pub(crate) struct Opened {
 /// simultaneous open) and a refused or failed connect are `connect` errors; a failed
 /// handshake is a `tls` error with its reason.
 pub(crate) async fn open(addr: SocketAddr, tls: Option<&TlsTarget>) -> Result<Opened, ErrorKind> {
+    open_explained(addr, tls).await.map_err(|(kind, _)| kind)
+}
+
+/// [`open`], with what went wrong in words (the pre-run probe shows it).
+pub(crate) async fn open_explained(
+    addr: SocketAddr,
+    tls: Option<&TlsTarget>,
+) -> Result<Opened, (ErrorKind, String)> {
     let started = Instant::now();
     let tcp = TcpStream::connect(addr)
         .await
-        .map_err(|_| ErrorKind::Connect)?;
-    let tcp = crate::conn::usable(tcp)?;
+        .map_err(|e| (ErrorKind::Connect, e.to_string()))?;
+    let tcp = crate::conn::usable(tcp).map_err(|k| (k, "connected to itself".to_string()))?;
     let Some(t) = tls else {
         return Ok(Opened {
             stream: Stream::Plain(tcp),
@@ -233,7 +241,7 @@ pub(crate) async fn open(addr: SocketAddr, tls: Option<&TlsTarget>) -> Result<Op
         .connector
         .connect(t.name.clone(), tcp)
         .await
-        .map_err(|e| tls_error(&t.client, &e))?;
+        .map_err(|e| (tls_error(&t.client, &e), e.to_string()))?;
     let took = started.elapsed();
     let session = stream.get_ref().1;
     let info = TlsInfo::of(session);
