@@ -37,28 +37,31 @@ struct Serve {
 
 impl Serve {
     fn start(args: &[&str]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_napkin"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--seed-users", "50", "--log-level", "warn"])
+        let child = Command::new(env!("CARGO_BIN_EXE_napkin"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--seed-users", "50"])
+            .args(["--log-level", "warn"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut startup = Vec::new();
+        // Owned from here on, so that it is killed and waited for whatever happens.
+        let mut serve = Serve {
+            child,
+            url: String::new(),
+            startup: Vec::new(),
+        };
+        let mut lines = BufReader::new(serve.child.stdout.take().unwrap()).lines();
         // Bounded: the server prints at most a few lines before it listens.
         for _ in 0..10 {
             let line = lines.next().expect("a startup line").unwrap();
             if let Some(url) = line.strip_prefix("listening on ") {
-                return Serve {
-                    url: url.to_string(),
-                    child,
-                    startup,
-                };
+                serve.url = url.to_string();
+                return serve;
             }
-            startup.push(line);
+            serve.startup.push(line);
         }
-        panic!("no `listening on` line: {startup:?}");
+        panic!("no `listening on` line: {:?}", serve.startup);
     }
 }
 
@@ -80,22 +83,39 @@ fn napkin_serve_self_signed_is_trusted_through_its_certificate_file_over_h1_and_
     let serve = Serve::start(&["--self-signed", "--cert-out", s(&cert)]);
     assert!(serve.url.starts_with("https://127.0.0.1:"), "{}", serve.url);
     assert!(
-        serve.startup.iter().any(|l| l.contains(s(&cert)) && l.contains("--cacert")),
+        serve
+            .startup
+            .iter()
+            .any(|l| l.contains(s(&cert)) && l.contains("--cacert")),
         "the startup log names the certificate file: {:?}",
         serve.startup
     );
     let scenario = healthz(dir.path());
     let out = dir.path().join("run.json");
-    let base = [s(&scenario), "--target", &serve.url, "--rate", "100", "--duration", "1s"];
+    let base = [
+        s(&scenario),
+        "--target",
+        &serve.url,
+        "--rate",
+        "100",
+        "--duration",
+        "1s",
+    ];
 
     // Untrusted: one line, exit 3, no run file.
     let (code, text) = napkin(&[&base[..], &["--out", s(&out)]].concat());
     assert_eq!(code, 3, "{text}");
     assert_eq!(text.lines().count(), 1, "{text}");
-    assert!(text.contains("unknown issuer") && text.contains("--cacert"), "{text}");
+    assert!(
+        text.contains("unknown issuer") && text.contains("--cacert"),
+        "{text}"
+    );
     assert!(!out.exists());
 
-    for (extra, protocol) in [(&[][..], "http/1.1"), (&["--http2", "--streams", "2"][..], "h2")] {
+    for (extra, protocol) in [
+        (&[][..], "http/1.1"),
+        (&["--http2", "--streams", "2"][..], "h2"),
+    ] {
         let args = [&base[..], &["--cacert", s(&cert), "--out", s(&out)], extra].concat();
         let (code, text) = napkin(&args);
         assert_eq!(code, 0, "{text}");
@@ -108,14 +128,27 @@ fn napkin_serve_self_signed_is_trusted_through_its_certificate_file_over_h1_and_
         assert_eq!(run["errors"]["total"], 0);
         let opened = run["connections_opened"].as_u64().unwrap();
         assert!(opened >= 1, "{run}");
-        assert!(run["all"]["connect_us"]["p50"].as_u64().unwrap() > 0, "{run}");
+        assert!(
+            run["all"]["connect_us"]["p50"].as_u64().unwrap() > 0,
+            "{run}"
+        );
         assert!(text.contains("connections opened"), "{text}");
     }
 
     // localhost is in the certificate too; --insecure trusts without it and says so.
     let port = serve.url.rsplit(':').next().unwrap();
     let by_name = format!("https://localhost:{port}");
-    let args = [s(&scenario), "--target", &by_name, "--cacert", s(&cert), "--rate", "50", "--duration", "1s"];
+    let args = [
+        s(&scenario),
+        "--target",
+        &by_name,
+        "--cacert",
+        s(&cert),
+        "--rate",
+        "50",
+        "--duration",
+        "1s",
+    ];
     assert_eq!(napkin(&args).0, 0);
     let args = [&base[..], &["--insecure", "--out", s(&out)]].concat();
     let (code, text) = napkin(&args);
@@ -133,7 +166,17 @@ fn napkin_serve_with_given_certificates_and_bad_ones() {
     std::fs::write(&ca_file, &ca.cert_pem).unwrap();
     let serve = Serve::start(&["--tls-cert", s(&cert), "--tls-key", s(&key)]);
     let scenario = healthz(dir.path());
-    let args = [s(&scenario), "--target", &serve.url, "--cacert", s(&ca_file), "--rate", "100", "--duration", "1s"];
+    let args = [
+        s(&scenario),
+        "--target",
+        &serve.url,
+        "--cacert",
+        s(&ca_file),
+        "--rate",
+        "100",
+        "--duration",
+        "1s",
+    ];
     let (code, text) = napkin(&args);
     assert_eq!(code, 0, "{text}");
 
@@ -167,24 +210,68 @@ fn bad_tls_input_exits_2_naming_the_flag_or_file() {
     let missing = dir.path().join("missing.pem");
     let https = "https://127.0.0.1:9";
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["--target", https, "--cacert", s(&missing)], s(&missing)),
+        (
+            vec!["--target", https, "--cacert", s(&missing)],
+            s(&missing),
+        ),
         (vec!["--target", https, "--cacert", s(&not_pem)], "PEM"),
-        (vec!["--target", https, "--cert", s(&cert), "--key", s(&other_key)], "does not match"),
-        (vec!["--target", https, "--cert", s(&cert), "--key", s(&not_pem)], "--key"),
-        (vec!["--target", https, "--cert", s(&cert)], "--cert needs --key"),
-        (vec!["--target", https, "--key", s(&key)], "--key needs --cert"),
-        (vec!["--target", https, "--resolve", "example.com:443"], "--resolve"),
-        (vec!["--target", https, "--resolve", "example.com:443:nowhere"], "HOST:PORT:ADDR"),
-        (vec!["--target", https, "--http2", "--streams", "0"], "--streams 0"),
-        (vec!["--target", https, "--streams", "4"], "--streams needs --http2"),
-        (vec!["--target", "http://127.0.0.1:9", "--insecure"], "https://"),
+        (
+            vec![
+                "--target",
+                https,
+                "--cert",
+                s(&cert),
+                "--key",
+                s(&other_key),
+            ],
+            "does not match",
+        ),
+        (
+            vec!["--target", https, "--cert", s(&cert), "--key", s(&not_pem)],
+            "--key",
+        ),
+        (
+            vec!["--target", https, "--cert", s(&cert)],
+            "--cert needs --key",
+        ),
+        (
+            vec!["--target", https, "--key", s(&key)],
+            "--key needs --cert",
+        ),
+        (
+            vec!["--target", https, "--resolve", "example.com:443"],
+            "--resolve",
+        ),
+        (
+            vec!["--target", https, "--resolve", "example.com:443:nowhere"],
+            "HOST:PORT:ADDR",
+        ),
+        (
+            vec!["--target", https, "--http2", "--streams", "0"],
+            "--streams 0",
+        ),
+        (
+            vec!["--target", https, "--streams", "4"],
+            "--streams needs --http2",
+        ),
+        (
+            vec!["--target", "http://127.0.0.1:9", "--insecure"],
+            "https://",
+        ),
         (vec!["--target", https, "--embedded-tls"], "--embedded-tls"),
     ];
     for (flags, says) in cases {
-        let args = [&[s(&scenario), "--rate", "10", "--duration", "1s"][..], &flags].concat();
+        let args = [
+            &[s(&scenario), "--rate", "10", "--duration", "1s"][..],
+            &flags,
+        ]
+        .concat();
         let (code, text) = napkin(&args);
         assert_eq!(code, 2, "{flags:?}: {text}");
-        assert!(text.contains(says), "{flags:?}: expected {says:?} in {text}");
+        assert!(
+            text.contains(says),
+            "{flags:?}: expected {says:?} in {text}"
+        );
     }
 }
 
@@ -197,7 +284,15 @@ fn fails_in_one_line(server: &Server, ca: &Ca, extra: &[&str], says: &[&str]) {
     let out = dir.path().join("run.json");
     let url = server.url(true);
     let args = [
-        &[s(&scenario), "--target", &url, "--cacert", s(&ca_file), "--rate", "50"][..],
+        &[
+            s(&scenario),
+            "--target",
+            &url,
+            "--cacert",
+            s(&ca_file),
+            "--rate",
+            "50",
+        ][..],
         &["--duration", "1s", "--out", s(&out)],
         extra,
     ]
@@ -230,7 +325,12 @@ fn every_handshake_failing_exits_3_with_the_reason_and_the_fix() {
         client_ca: Some(clients.cert_pem.clone()),
         ..Options::default()
     });
-    fails_in_one_line(&mtls, &ca, &[], &["client certificate", "--cert FILE --key FILE"]);
+    fails_in_one_line(
+        &mtls,
+        &ca,
+        &[],
+        &["client certificate", "--cert FILE --key FILE"],
+    );
     let no_h2 = Server::start(Options {
         identity: Some(ca.server(&["127.0.0.1"], false)),
         alpn: vec![b"http/1.1".to_vec()],
@@ -245,7 +345,21 @@ fn every_handshake_failing_exits_3_with_the_reason_and_the_fix() {
     std::fs::write(&ca_file, &ca.cert_pem).unwrap();
     let scenario = healthz(dir.path());
     let url = mtls.url(true);
-    let args = [s(&scenario), "--target", &url, "--cacert", s(&ca_file), "--cert", s(&cert), "--key", s(&key), "--rate", "50", "--duration", "1s"];
+    let args = [
+        s(&scenario),
+        "--target",
+        &url,
+        "--cacert",
+        s(&ca_file),
+        "--cert",
+        s(&cert),
+        "--key",
+        s(&key),
+        "--rate",
+        "50",
+        "--duration",
+        "1s",
+    ];
     let (code, text) = napkin(&args);
     assert_eq!(code, 0, "{text}");
     assert!(tls_support::Stats::get(&mtls.stats.client_certs) >= 2);
@@ -257,10 +371,22 @@ fn http2_prior_knowledge_against_an_http1_only_server_exits_3() {
     let scenario = healthz(dir.path());
     let h1 = load_support::Http::start(200);
     let url = h1.url();
-    let args = [s(&scenario), "--target", &url, "--http2", "--rate", "50", "--duration", "1s"];
+    let args = [
+        s(&scenario),
+        "--target",
+        &url,
+        "--http2",
+        "--rate",
+        "50",
+        "--duration",
+        "1s",
+    ];
     let (code, text) = napkin(&args);
     assert_eq!(code, 3, "{text}");
-    assert!(text.contains("does not speak HTTP/2 with prior knowledge"), "{text}");
+    assert!(
+        text.contains("does not speak HTTP/2 with prior knowledge"),
+        "{text}"
+    );
     assert!(text.contains("nothing was sent"), "{text}");
 }
 
@@ -303,12 +429,27 @@ fn the_embedded_server_over_tls_and_h2_runs_captures_templates_slos_and_hlog_lik
     // Same lanes either way (8 connections, or 2 x 4 streams): the same schedule.
     for extra in [
         &["--connections", "8"][..],
-        &["--embedded-tls", "--http2", "--streams", "4", "--connections", "2"][..],
+        &[
+            "--embedded-tls",
+            "--http2",
+            "--streams",
+            "4",
+            "--connections",
+            "2",
+        ][..],
     ] {
         let out = dir.path().join("run.json");
         let hlog = dir.path().join("run.hlog");
         let args = [
-            &[s(&scenario), "--rate", "150", "--duration", "2s", "--seed", "3"][..],
+            &[
+                s(&scenario),
+                "--rate",
+                "150",
+                "--duration",
+                "2s",
+                "--seed",
+                "3",
+            ][..],
             &["--out", s(&out), "--hlog", s(&hlog)],
             extra,
         ]

@@ -594,6 +594,14 @@ mod tests {
             String::from_utf8(buf.clone()).unwrap(),
             "GET / HTTP/1.1\r\nhost: h:1\r\ncontent-type: application/json\r\n\r\n"
         );
+        let mut close = endpoint("");
+        close.keepalive = false;
+        encode(&mut buf, &close, &request(Method::GET, "/", "")).unwrap();
+        assert_eq!(
+            String::from_utf8(buf.clone()).unwrap(),
+            "GET / HTTP/1.1\r\nhost: h:1\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n",
+            "--no-keepalive asks the server to close too"
+        );
         for bad in ["", "x", "/a b", "/a\r\nx: y"] {
             let r = request(Method::GET, bad, "");
             assert_eq!(

@@ -72,9 +72,11 @@ pub fn probe(plan: &RunPlan) -> Result<ProbeReport, ProbeError> {
     let http2 = matches!(plan.transport.protocol, Protocol::Http2 { .. });
     let wait = WAIT.min(plan.timeout);
     rt.block_on(async move {
-        let opened =
-            tokio::time::timeout(plan.timeout, crate::transport::open_explained(addrs[0], tls.as_ref()))
-                .await;
+        let opened = tokio::time::timeout(
+            plan.timeout,
+            crate::transport::open_explained(addrs[0], tls.as_ref()),
+        )
+        .await;
         let opened = match opened {
             Ok(Ok(o)) => o,
             Ok(Err((ErrorKind::Tls(reason), why))) => {
