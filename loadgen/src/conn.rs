@@ -599,7 +599,7 @@ mod tests {
         encode(&mut buf, &close, &request(Method::GET, "/", "")).unwrap();
         assert_eq!(
             String::from_utf8(buf.clone()).unwrap(),
-            "GET / HTTP/1.1\r\nhost: h:1\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n",
+            "GET / HTTP/1.1\r\nhost: h:1\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n",
             "--no-keepalive asks the server to close too"
         );
         for bad in ["", "x", "/a b", "/a\r\nx: y"] {
