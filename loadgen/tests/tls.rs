@@ -408,3 +408,27 @@ fn http2_against_a_server_without_it_is_refused_by_the_probe() {
     );
     assert_fails_with(&plan, TlsFailure::NoH2);
 }
+
+#[test]
+fn closed_model_users_share_h2_connections_streams_at_a_time_and_no_keepalive_reconnects() {
+    let server = Server::start(Options {
+        delay: Duration::from_millis(5),
+        ..Options::default()
+    });
+    // 6 users at 4 streams per connection: 2 connections (4 + 2 users).
+    let t = transport(None, Protocol::Http2 { streams: 4 }, true);
+    let out = run(&closed(&server.url(false), 6, 0.5, t));
+    assert!(out.all.successes() > 50, "{:?}", out.all.errors);
+    assert_eq!(out.connections.opened, 2);
+    assert_eq!(Stats::get(&server.stats.connections), 2);
+    assert_eq!(Stats::get(&server.stats.max_per_connection), 4);
+
+    // Without keep-alive, every h2 request has a connection of its own.
+    let server = Server::start(Options::default());
+    let t = transport(None, Protocol::Http2 { streams: 1 }, false);
+    let out = run(&open(&server.url(false), 100.0, 2, 0.5, t));
+    assert_eq!(out.all.successes(), 50, "{:?}", out.all.errors);
+    assert_eq!(out.connections.opened, 50);
+    assert_eq!(Stats::get(&server.stats.connections), 50);
+    assert_eq!(Stats::get(&server.stats.h2_requests), 50);
+}
