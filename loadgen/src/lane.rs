@@ -19,8 +19,8 @@ use crate::timer::PreciseTimer;
 /// lane stops sleeping on tokio's 1 ms granular timer and yields in a loop instead.
 const SPIN: Duration = Duration::from_micros(1_100);
 
-/// Pause after a failed connect (or TLS handshake) in the closed model, so a dead target is not hammered in a
-/// tight loop (the open model is paced by its schedule already).
+/// Pause after a failed connect (or TLS handshake) in the closed model, so a dead target is
+/// not hammered in a tight loop (the open model is paced by its schedule already).
 const CONNECT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Times shared by every lane of a run.
