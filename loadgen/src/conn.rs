@@ -227,10 +227,10 @@ impl Conn {
         want_body: bool,
     ) -> Result<Result<Reply, ErrorKind>, Stale> {
         let stream = self.stream.as_mut().expect("connected");
-        // A TLS stream holds written records until flushed; a plain one flushes at once.
+        // A TLS stream holds written records until flushed; a plain one has nothing to flush.
         let written = match stream.write_all(&self.wbuf).await {
-            Ok(()) => stream.flush().await,
-            Err(e) => Err(e),
+            Ok(()) if matches!(stream, Stream::Tls(_)) => stream.flush().await,
+            other => other,
         };
         if let Err(e) = written {
             return match crate::transport::tls_failure(ep.tls.as_ref(), &e) {
