@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
 use h2::client::SendRequest;
+use http::uri::{Authority, PathAndQuery, Scheme};
 use hyper::header::{self, HeaderName};
 use hyper::Method;
 
@@ -122,6 +123,8 @@ pub(crate) struct H2Lane {
     conn: Rc<H2Conn>,
     /// This lane's handle on the connection it last used.
     mine: Option<(u64, SendRequest<Bytes>)>,
+    /// The target's scheme and authority, parsed on first use.
+    base: Option<(Scheme, Authority)>,
     timeout: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
@@ -134,6 +137,7 @@ impl H2Lane {
         H2Lane {
             conn,
             mine: None,
+            base: None,
             timeout: None,
         }
     }
@@ -175,8 +179,18 @@ impl H2Lane {
         connected: &mut bool,
     ) -> Result<Reply, ErrorKind> {
         let retryable = req.method.is_idempotent();
+        if self.base.is_none() {
+            let scheme = if ep.tls.is_some() {
+                Scheme::HTTPS
+            } else {
+                Scheme::HTTP
+            };
+            let authority = Authority::try_from(ep.host.as_bytes()).map_err(|_| ErrorKind::Io)?;
+            self.base = Some((scheme, authority));
+        }
+        let base = self.base.clone().expect("just set");
         for attempt in 0..2 {
-            let request = build_request(ep, req)?;
+            let request = build_request(ep, &base, req)?;
             *connected = false;
             let fresh = self.handle(ep).await?;
             *connected = true;
@@ -289,24 +303,32 @@ fn connection_specific(name: &HeaderName) -> bool {
 }
 
 /// The HTTP/2 request of `req`: `:authority` from the target (or the request's own `host`),
-/// the headers, and a `content-length` as the HTTP/1.1 codec adds it.
-fn build_request(ep: &Endpoint, req: &PreparedRequest) -> Result<http::Request<()>, ErrorKind> {
+/// the headers, and a `content-length` as the HTTP/1.1 codec adds it. `base` is the
+/// target's scheme and authority, parsed once per lane.
+fn build_request(
+    ep: &Endpoint,
+    base: &(Scheme, Authority),
+    req: &PreparedRequest,
+) -> Result<http::Request<()>, ErrorKind> {
     let path = req.path.as_bytes();
     if path.first() != Some(&b'/') || path.iter().any(|&b| b <= b' ' || b == 0x7f) {
         return Err(ErrorKind::Io);
     }
-    let host = req
-        .headers
-        .iter()
-        .find(|(k, _)| k == header::HOST)
-        .map_or(&ep.host, |(_, v)| v);
-    let scheme = if ep.tls.is_some() { "https" } else { "http" };
-    let uri = http::Uri::builder()
-        .scheme(scheme)
-        .authority(host.as_bytes())
-        .path_and_query(format!("{}{}", ep.prefix, req.path))
-        .build()
-        .map_err(|_| ErrorKind::Io)?;
+    let authority = match req.headers.iter().find(|(k, _)| k == header::HOST) {
+        Some((_, v)) => Authority::try_from(v.as_bytes()).map_err(|_| ErrorKind::Io)?,
+        None => base.1.clone(),
+    };
+    let path_and_query = if ep.prefix.is_empty() {
+        PathAndQuery::try_from(req.path.as_str())
+    } else {
+        PathAndQuery::try_from(format!("{}{}", ep.prefix, req.path))
+    }
+    .map_err(|_| ErrorKind::Io)?;
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = Some(base.0.clone());
+    parts.authority = Some(authority);
+    parts.path_and_query = Some(path_and_query);
+    let uri = http::Uri::from_parts(parts).map_err(|_| ErrorKind::Io)?;
     let mut builder = http::Request::builder().method(req.method.clone()).uri(uri);
     let mut has_length = false;
     for (k, v) in &req.headers {
