@@ -9,8 +9,9 @@
 #     regression), run with SKIP_RSS=1 and a short open-model part.
 # Server pinned to core 0, generator to core 1, as in bench/load.sh.
 # CALLGRIND=1 adds part 4: user-space instructions per request of each client under valgrind
-# (repeatable whatever else the machine does; napkin's is the marginal cost between a 2 s and
-# a 6 s run, so start-up is not counted; wrk's and h2load's include their short start-up).
+# (repeatable whatever else the machine does): the marginal cost between a short and a long
+# run of each tool (napkin 2 s / 6 s, wrk 3 s / 9 s, h2load 5,000 / 20,000 requests), so
+# start-up and TLS handshakes are not counted.
 # Knobs: PAIRS (3), PAIR_SECS (5), PORT (18443), SKIP_PLAIN=1 to skip part 3, CALLGRIND=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,28 +114,38 @@ ratio "$(median "${napkin_rps[@]}")" "$(median "${h2_rps[@]}")" h2load 0.9
 grep -E "^connections:" "$TMP/h2-1.txt" | sed 's/^/  napkin /'
 
 if [ "${CALLGRIND:-0}" = "1" ]; then
-  echo "== 4. instructions per request (callgrind, client on core 1)"
+  echo "== 4. instructions per request (callgrind, client on core 1; marginal: short vs long run)"
   cg() { # OUT CMD...: runs CMD under callgrind, prints its instruction count
     local out=$1; shift
     taskset -c 1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" >"$out" 2>&1 || true
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out"
   }
-  napkin_marginal() { # extra napkin flags: marginal instructions per request, 2 s vs 6 s
-    local i2 i6
-    i2=$(cg "$TMP/cg2.txt" "$BIN" load "$TMP/healthz.yaml" --target "$URL" --cacert "$TMP/cert.pem" \
-      --threads 1 --duration 2s --out "$TMP/cg2.json" "$@")
-    i6=$(cg "$TMP/cg6.txt" "$BIN" load "$TMP/healthz.yaml" --target "$URL" --cacert "$TMP/cert.pem" \
-      --threads 1 --duration 6s --out "$TMP/cg6.json" "$@")
-    python3 -c "import json,sys; a,b=(json.load(open(f))['requests'] for f in sys.argv[3:]); print(round((int(sys.argv[2])-int(sys.argv[1]))/(b-a)))" \
-      "$i2" "$i6" "$TMP/cg2.json" "$TMP/cg6.json"
+  marginal() { # I1 N1 I2 N2: (I2 - I1) / (N2 - N1)
+    python3 -c "import sys; i1,n1,i2,n2=map(float,sys.argv[1:]); print(round((i2-i1)/(n2-n1)))" "$@"
   }
-  wi=$(cg "$TMP/cgw.txt" wrk -t1 -c32 -d3s "$URL/healthz")
-  wn=$(awk '/requests in/ {print $1}' "$TMP/cgw.txt")
-  ni=$(napkin_marginal --concurrency 32)
-  python3 -c "import sys; w=int(sys.argv[1])/int(sys.argv[2]); n=int(sys.argv[3]); print(f'  HTTPS keep-alive: napkin {n} instructions/request, wrk {w:.0f} ({n/w:.2f}x)')" "$wi" "$wn" "$ni"
-  hi=$(cg "$TMP/cgh.txt" h2load -c4 -m8 -t1 -n 20000 "$URL/healthz")
-  ni=$(napkin_marginal --http2 --streams 8 --concurrency 32)
-  python3 -c "import sys; h=int(sys.argv[1])/20000; n=int(sys.argv[2]); print(f'  HTTP/2 4x8: napkin {n} instructions/request, h2load {h:.0f} ({n/h:.2f}x)')" "$hi" "$ni"
+  napkin_run() { # SECS FLAGS...: "instructions requests"
+    local secs=$1; shift
+    local i
+    i=$(cg "$TMP/cgn.txt" "$BIN" load "$TMP/healthz.yaml" --target "$URL" --cacert "$TMP/cert.pem" \
+      --threads 1 --duration "${secs}s" --out "$TMP/cgn.json" "$@")
+    echo "$i $(json_field "$TMP/cgn.json" requests)"
+  }
+  wrk_run() { # SECS: "instructions requests"
+    local i
+    i=$(cg "$TMP/cgw.txt" wrk -t1 -c32 -d"$1s" "$URL/healthz")
+    echo "$i $(awk '/requests in/ {print $1}' "$TMP/cgw.txt")"
+  }
+  h2load_run() { # N: "instructions requests"
+    local i
+    i=$(cg "$TMP/cgh.txt" h2load -c4 -m8 -t1 -n "$1" "$URL/healthz")
+    echo "$i $1"
+  }
+  n=$(marginal $(napkin_run 2 --concurrency 32) $(napkin_run 6 --concurrency 32))
+  w=$(marginal $(wrk_run 3) $(wrk_run 9))
+  python3 -c "import sys; n,w=map(int,sys.argv[1:]); print(f'  HTTPS keep-alive: napkin {n} instructions/request, wrk {w} ({n/w:.2f}x)')" "$n" "$w"
+  n=$(marginal $(napkin_run 2 --http2 --streams 8 --concurrency 32) $(napkin_run 6 --http2 --streams 8 --concurrency 32))
+  h=$(marginal $(h2load_run 5000) $(h2load_run 20000))
+  python3 -c "import sys; n,h=map(int,sys.argv[1:]); print(f'  HTTP/2 4x8: napkin {n} instructions/request, h2load {h} ({n/h:.2f}x)')" "$n" "$h"
 fi
 
 if [ "${SKIP_PLAIN:-0}" != "1" ]; then
