@@ -186,7 +186,10 @@ fn bad_input_exits_2_with_a_clear_message() {
     let f = ok.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&[f, "--target", "not a url"], "not a valid URL"),
-        (&[f, "--target", "https://127.0.0.1:1"], "only http://"),
+        (
+            &[f, "--target", "ftp://127.0.0.1:1"],
+            "use http:// or https://",
+        ),
         (
             &[f, "--target", "http://127.0.0.1:1", "--rate", "0"],
             "more than 0",

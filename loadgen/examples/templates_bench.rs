@@ -136,6 +136,7 @@ fn process_cpu() -> Duration {
 /// Achieved req/s and CPU microseconds per request (client and, without --target, responder).
 fn measure(target: &str, factory: Arc<dyn SourceFactory>, users: usize, secs: f64) -> (f64, f64) {
     let plan = RunPlan {
+        transport: loadgen::Transport::plain(),
         target: Target::parse(target).expect("target URL"),
         shape: LoadShape::Closed {
             users,

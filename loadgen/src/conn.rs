@@ -1,16 +1,20 @@
-//! One keep-alive HTTP/1.1 connection over a TCP_NODELAY stream, with a minimal client codec:
-//! the request is written from one reused buffer, the response head is parsed with `httparse`
-//! from one reused read buffer, and the body is framed by content-length, chunked encoding or
-//! connection close. Exactly one request is in flight at a time (no pipelining, as wrk and
-//! wrk2 do). Failures are classified and drop the connection; the next request reconnects.
+//! One keep-alive HTTP/1.1 connection over a TCP_NODELAY stream (plain or TLS, see
+//! [`crate::transport`]), with a minimal client codec: the request is written from one reused
+//! buffer, the response head is parsed with `httparse` from one reused read buffer, and the
+//! body is framed by content-length, chunked encoding or connection close. Exactly one request
+//! is in flight at a time (no pipelining, as wrk and wrk2 do). Failures are classified and drop
+//! the connection; the next request reconnects. Every connection opened is logged
+//! ([`ConnectLog`]): TCP connect plus TLS handshake time, resumption, what TLS negotiated.
 //!
 //! Why not hyper's client: profiling (`bench/load.sh`, callgrind) showed hyper's dispatcher
 //! and body channels at ~60% of the generator's user-space instructions per request; the
 //! generator's job is to spend as little CPU per request as wrk does.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::time::Duration;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use hyper::header::HeaderValue;
@@ -18,16 +22,45 @@ use hyper::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::record::ErrorKind;
+use crate::record::{ErrorKind, Recorder};
 use crate::source::PreparedRequest;
+use crate::transport::{Opened, Stream, TlsTarget};
 
 /// Where and how to connect; shared by every lane of a run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Endpoint {
     pub addrs: Vec<SocketAddr>,
     pub host: HeaderValue,
     pub prefix: String,
     pub timeout: Duration,
+    /// `https://` targets: the TLS client and the name to verify.
+    pub tls: Option<TlsTarget>,
+    /// false: `connection: close` on every request, and a new connection for the next.
+    pub keepalive: bool,
+}
+
+impl Endpoint {
+    /// The next address to connect to (round robin over the resolved ones after failures).
+    pub fn addr(&self, n: usize) -> SocketAddr {
+        self.addrs[n % self.addrs.len()]
+    }
+}
+
+/// Where a worker's connections record their opening: one `connect_us` sample per connection
+/// opened from the measured window on, and what TLS negotiated (warm-up included).
+#[derive(Clone)]
+pub(crate) struct ConnectLog {
+    pub recorder: Rc<RefCell<Recorder>>,
+    pub measure_from: Instant,
+}
+
+impl ConnectLog {
+    pub fn opened(&self, o: &Opened) {
+        let measured = o.started >= self.measure_from;
+        self.recorder
+            .borrow_mut()
+            .opened(measured, o.took, o.resumed, o.tls.as_ref());
+    }
 }
 
 /// Header slots parsed into without allocating; a head with more headers is parsed again
@@ -41,7 +74,8 @@ pub(crate) const MAX_HEAD: usize = 1024 * 1024;
 
 /// A lane's connection; no stream until first used or after a failure.
 pub(crate) struct Conn {
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
+    log: ConnectLog,
     rbuf: BytesMut,
     wbuf: Vec<u8>,
     next_addr: usize,
@@ -49,6 +83,28 @@ pub(crate) struct Conn {
     timeout: Option<Pin<Box<tokio::time::Sleep>>>,
     /// When the last exchange on `stream` ended.
     last_used: Option<std::time::Instant>,
+}
+
+/// A lane's connection: its own HTTP/1.1 connection, or its stream slot on a shared HTTP/2
+/// connection.
+pub(crate) enum LaneConn {
+    H1(Conn),
+    H2(crate::http2::H2Lane),
+}
+
+impl LaneConn {
+    /// Sends `req` and reads the whole response (see [`Conn::exchange`]).
+    pub async fn exchange(
+        &mut self,
+        ep: &Endpoint,
+        req: PreparedRequest,
+        want_body: bool,
+    ) -> Result<Reply, ErrorKind> {
+        match self {
+            LaneConn::H1(c) => c.exchange(ep, req, want_body).await,
+            LaneConn::H2(c) => c.exchange(ep, req, want_body).await,
+        }
+    }
 }
 
 /// A kept-alive connection idle for longer than this is checked for a close by the server
@@ -75,9 +131,10 @@ enum Framing {
 }
 
 impl Conn {
-    pub fn new() -> Conn {
+    pub fn new(log: ConnectLog) -> Conn {
         Conn {
             stream: None,
+            log,
             rbuf: BytesMut::with_capacity(8 * 1024),
             wbuf: Vec::with_capacity(512),
             next_addr: 0,
@@ -121,9 +178,8 @@ impl Conn {
         let Some(stream) = self.stream.as_ref().filter(|_| idle) else {
             return;
         };
-        match stream.try_read(&mut [0u8; 1]) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            _ => self.stream = None,
+        if stream.closed_while_idle() {
+            self.stream = None;
         }
     }
 
@@ -150,7 +206,7 @@ impl Conn {
                 self.connect(ep).await?;
             }
             *connected = true;
-            match self.round_trip(head_only, want_body).await {
+            match self.round_trip(ep, head_only, want_body).await {
                 Err(Stale) if retryable && !fresh && attempt == 0 => {
                     self.stream = None;
                     continue;
@@ -166,12 +222,21 @@ impl Conn {
     /// failed before any response byte arrived.
     async fn round_trip(
         &mut self,
+        ep: &Endpoint,
         head_only: bool,
         want_body: bool,
     ) -> Result<Result<Reply, ErrorKind>, Stale> {
         let stream = self.stream.as_mut().expect("connected");
-        if stream.write_all(&self.wbuf).await.is_err() {
-            return Err(Stale);
+        // A TLS stream holds written records until flushed; a plain one has nothing to flush.
+        let written = match stream.write_all(&self.wbuf).await {
+            Ok(()) if matches!(stream, Stream::Tls(_)) => stream.flush().await,
+            other => other,
+        };
+        if let Err(e) = written {
+            return match crate::transport::tls_failure(ep.tls.as_ref(), &e) {
+                Some(kind) => Ok(Err(kind)),
+                None => Err(Stale),
+            };
         }
         self.rbuf.clear();
         let mut scanned = 0;
@@ -183,13 +248,19 @@ impl Conn {
             }
             let stream = self.stream.as_mut().expect("connected");
             match stream.read_buf(&mut self.rbuf).await {
+                // The server's alert about the handshake (TLS 1.3 sends it after the client
+                // thinks the handshake is done): a tls error, never retried.
+                Err(e) if crate::transport::tls_failure(ep.tls.as_ref(), &e).is_some() => {
+                    let kind = crate::transport::tls_failure(ep.tls.as_ref(), &e);
+                    return Ok(Err(kind.expect("checked")));
+                }
                 Ok(0) | Err(_) if self.rbuf.is_empty() => return Err(Stale),
                 Ok(0) | Err(_) => return Ok(Err(ErrorKind::Io)),
                 Ok(_) => {}
             }
         };
         let body = self.read_body(&head.framing, want_body).await;
-        if head.close || matches!(head.framing, Framing::UntilClose) {
+        if head.close || !ep.keepalive || matches!(head.framing, Framing::UntilClose) {
             self.stream = None;
         }
         Ok(body.map(|body| Reply {
@@ -279,16 +350,17 @@ impl Conn {
     }
 
     async fn connect(&mut self, ep: &Endpoint) -> Result<(), ErrorKind> {
-        let addr = ep.addrs[self.next_addr % ep.addrs.len()];
-        let stream = match TcpStream::connect(addr).await {
-            Ok(s) => s,
-            Err(_) => {
-                self.next_addr = self.next_addr.wrapping_add(1);
-                return Err(ErrorKind::Connect);
+        match crate::transport::open(ep.addr(self.next_addr), ep.tls.as_ref()).await {
+            Ok(opened) => {
+                self.log.opened(&opened);
+                self.stream = Some(opened.stream);
+                Ok(())
             }
-        };
-        self.stream = Some(usable(stream)?);
-        Ok(())
+            Err(kind) => {
+                self.next_addr = self.next_addr.wrapping_add(1);
+                Err(kind)
+            }
+        }
     }
 }
 
@@ -333,6 +405,9 @@ fn encode(buf: &mut Vec<u8>, ep: &Endpoint, req: &PreparedRequest) -> Result<(),
         buf.extend_from_slice(b": ");
         buf.extend_from_slice(v.as_bytes());
         buf.extend_from_slice(b"\r\n");
+    }
+    if !ep.keepalive && !has(&hyper::header::CONNECTION) {
+        buf.extend_from_slice(b"connection: close\r\n");
     }
     let carries_body = matches!(req.method, Method::POST | Method::PUT | Method::PATCH);
     if (!req.body.is_empty() || carries_body) && !has(&hyper::header::CONTENT_LENGTH) {
@@ -486,6 +561,8 @@ mod tests {
             host: HeaderValue::from_static("h:1"),
             prefix: prefix.into(),
             timeout: Duration::from_secs(1),
+            tls: None,
+            keepalive: true,
         }
     }
 
@@ -516,6 +593,14 @@ mod tests {
         assert_eq!(
             String::from_utf8(buf.clone()).unwrap(),
             "GET / HTTP/1.1\r\nhost: h:1\r\ncontent-type: application/json\r\n\r\n"
+        );
+        let mut close = endpoint("");
+        close.keepalive = false;
+        encode(&mut buf, &close, &request(Method::GET, "/", "")).unwrap();
+        assert_eq!(
+            String::from_utf8(buf.clone()).unwrap(),
+            "GET / HTTP/1.1\r\nhost: h:1\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n",
+            "--no-keepalive asks the server to close too"
         );
         for bad in ["", "x", "/a b", "/a\r\nx: y"] {
             let r = request(Method::GET, bad, "");

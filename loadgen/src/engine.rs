@@ -15,9 +15,10 @@ use tokio::sync::watch;
 use crate::conn::Endpoint;
 use crate::lane::Clock;
 use crate::plan::{PlanError, RunPlan};
-use crate::record::{new_histogram, ActionTotals, IntervalData};
+use crate::record::{new_histogram, ActionTotals, Connections, IntervalData};
 use crate::source::{ActionInfo, SourceFactory};
 use crate::target::TargetError;
+use crate::transport::Protocol;
 use crate::worker::{run_worker, Msg, Shared, WorkerResult};
 
 /// Ends a run early from any thread. Cheap to clone.
@@ -181,6 +182,9 @@ pub struct Outcome {
     /// request in flight at the cutoff counts until the window's end).
     pub busy: Duration,
     pub deferred: u64,
+    /// Connections opened in the measured window, their connect (+ TLS handshake) times, and
+    /// what TLS negotiated.
+    pub connections: Connections,
     /// The first error the interval sink returned (later intervals were not given to it).
     pub sink_error: Option<String>,
     /// How late the run's first request went out against its intended wall-clock time
@@ -247,9 +251,17 @@ pub fn run(
     stop: &StopHandle,
 ) -> Result<Outcome, RunError> {
     plan.validate()?;
-    let addrs = plan.target.resolve()?;
+    let addrs = plan.addresses()?;
+    let tls =
+        crate::transport::tls_target(&plan.transport, &plan.target.host).map_err(|reason| {
+            TargetError::Invalid {
+                url: plan.target.url.clone(),
+                reason,
+            }
+        })?;
     let workers = plan.worker_count();
     let lanes = plan.shard_lanes();
+    let streams = plan.transport.protocol.streams();
     let (launched, wall) = (Instant::now(), SystemTime::now());
     let (start, wall_start) = match plan.start_at {
         Some(at) => match at.duration_since(wall) {
@@ -278,19 +290,29 @@ pub fn run(
             host: plan.target.authority.clone(),
             prefix: plan.target.prefix.clone(),
             timeout: plan.timeout,
+            tls,
+            keepalive: plan.transport.keepalive,
         },
         shape: plan.shape.clone(),
         factory: factory.clone(),
         shard: plan.shard,
         lanes,
-        total_lanes: plan.shape.lanes(),
+        total_lanes: plan.lane_count(),
+        h2_streams: match plan.transport.protocol {
+            Protocol::Http1 => None,
+            Protocol::Http2 { streams } => Some(streams),
+        },
         seed: plan.seed,
         stop: stop.tx.subscribe(),
     });
     let (tx, rx) = mpsc::channel();
     let mut threads = Vec::with_capacity(workers);
     for w in 0..workers {
-        let mine: Vec<usize> = (w..lanes).step_by(workers).collect();
+        // Whole connections per worker: the lanes (streams) of one HTTP/2 connection share
+        // it on one thread. With one lane per connection, worker w has lanes w, w + W, ...
+        let mine: Vec<usize> = (0..lanes)
+            .filter(|i| (i / streams) % workers == w)
+            .collect();
         let (shared, tx) = (shared.clone(), tx.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("napkin-load-{w}"))
@@ -441,6 +463,7 @@ fn finish(
     let (mut late, mut late_idle, mut deferred) = (0, 0, 0);
     let (mut responses_in_window, mut dropped) = (0, 0);
     let mut busy = Duration::ZERO;
+    let mut connections = Connections::new();
     let mut offered: Option<u64> = None;
     let mut stopped_at: Option<Instant> = None;
     let mut timeline = collected.timeline;
@@ -455,6 +478,7 @@ fn finish(
         deferred += r.deferred;
         responses_in_window += r.responses_in_window;
         busy += r.busy;
+        connections.add(&r.connections);
         if let Some(o) = r.offered {
             offered = Some(offered.unwrap_or(0) + o);
         }
@@ -496,6 +520,7 @@ fn finish(
         late_idle,
         offered,
         deferred,
+        connections,
         sink_error: collected.sink_error,
         start_lag: None,
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{watch, Notify};
 
-use crate::conn::{Conn, Endpoint, Reply};
+use crate::conn::{Endpoint, LaneConn, Reply};
 use crate::dispatch::Dispatcher;
 use crate::record::{ErrorKind, Recorder};
 use crate::source::{RequestId, RequestSource, Verdict};
@@ -19,8 +19,8 @@ use crate::timer::PreciseTimer;
 /// lane stops sleeping on tokio's 1 ms granular timer and yields in a loop instead.
 const SPIN: Duration = Duration::from_micros(1_100);
 
-/// Pause after a failed connect in the closed model, so a dead target is not hammered in a
-/// tight loop (the open model is paced by its schedule already).
+/// Pause after a failed connect (or TLS handshake) in the closed model, so a dead target is
+/// not hammered in a tight loop (the open model is paced by its schedule already).
 const CONNECT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Times shared by every lane of a run.
@@ -154,6 +154,8 @@ async fn spin_until(t: Instant) {
 pub(crate) struct Lane {
     pub clock: Clock,
     pub endpoint: Rc<Endpoint>,
+    /// Its own HTTP/1.1 connection, or its stream on a shared HTTP/2 connection.
+    pub conn: LaneConn,
     pub recorder: Rc<RefCell<Recorder>>,
     pub source: Rc<RefCell<Box<dyn RequestSource>>>,
     pub pacer: Pacer,
@@ -193,7 +195,6 @@ impl Lane {
     /// Runs until the pacer says the run is over or the run is stopped (or the task is
     /// dropped, at the cutoff).
     pub async fn run(mut self) {
-        let mut conn = Conn::new();
         let open = self.pacer.is_open();
         let mut first = true;
         while let Some(turn) = self.pacer.next(&self.clock, &self.tally.sends).await {
@@ -226,7 +227,7 @@ impl Lane {
             self.recorder.borrow_mut().begin(action, measured);
             // Service time starts here, so it includes (re)connecting when the connection
             // has to be opened first: that is part of what a user waits for.
-            let result = conn.exchange(&self.endpoint, req, want_body).await;
+            let result = self.conn.exchange(&self.endpoint, req, want_body).await;
             let done = Instant::now();
             self.tally.busy_since.set(None);
             // A stop that came just before the intended time but was seen only after the send
@@ -243,7 +244,7 @@ impl Lane {
             }
             self.done.notify_one();
             let failed = self.record(action, (intended, counted), sent, done, result);
-            if failed == Some(ErrorKind::Connect) && !open {
+            if matches!(failed, Some(ErrorKind::Connect | ErrorKind::Tls(_))) && !open {
                 tokio::time::sleep(CONNECT_BACKOFF).await;
             }
         }

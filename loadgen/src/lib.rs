@@ -10,15 +10,19 @@ pub mod arrivals;
 mod conn;
 mod dispatch;
 pub mod engine;
+mod http2;
 mod lane;
 pub mod plan;
+pub mod probe;
 pub mod record;
 pub mod schedule;
 pub mod shard;
 pub mod source;
 pub mod target;
 mod timer;
+pub mod tls;
 pub mod traffic;
+pub mod transport;
 mod worker;
 
 pub use engine::{
@@ -27,8 +31,11 @@ pub use engine::{
 };
 pub use hdrhistogram::Histogram;
 pub use plan::{LoadShape, PlanError, RunPlan};
-pub use record::{new_histogram, ActionTotals, ErrorCounts, ErrorKind};
+pub use probe::{probe, ProbeError, ProbeReport};
+pub use record::{new_histogram, ActionTotals, Connections, ErrorCounts, ErrorKind};
 pub use schedule::{Constant, Schedule, ScheduleSpec};
 pub use shard::{Shard, ShardError};
 pub use source::{ActionInfo, PreparedRequest, RequestId, RequestSource, SourceFactory, Verdict};
 pub use target::{Target, TargetError};
+pub use tls::{ClientTls, TlsFailure, TlsInfo, TlsOptions, TlsSetupError};
+pub use transport::{Protocol, ResolveOverride, Transport};

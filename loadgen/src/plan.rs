@@ -1,6 +1,7 @@
 //! What a run is asked to do, already validated and in base units: the target, the load shape
-//! (open: a schedule over connections; closed: users looping), the time window and limits, and
-//! which shard of the run this process carries out, from when.
+//! (open: a schedule over connections; closed: users looping), the transport (TLS, HTTP/2,
+//! keep-alive, `--resolve`), the time window and limits, and which shard of the run this
+//! process carries out, from when.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use crate::schedule::ScheduleSpec;
 use crate::shard::{Shard, ShardError};
 use crate::target::Target;
+use crate::transport::{Protocol, Transport};
 
 /// The offered load.
 #[derive(Clone)]
@@ -45,7 +47,7 @@ impl std::fmt::Debug for LoadShape {
 }
 
 impl LoadShape {
-    /// Number of lanes (connections or users) of the whole run.
+    /// Number of connections (open model) or users (closed model) of the whole run.
     pub fn lanes(&self) -> usize {
         match self {
             LoadShape::Open { connections, .. } => *connections,
@@ -59,6 +61,9 @@ impl LoadShape {
 pub struct RunPlan {
     pub target: Target,
     pub shape: LoadShape,
+    /// TLS, HTTP version, keep-alive and address overrides ([`Transport::plain`]: HTTP/1.1
+    /// over plain TCP, kept alive).
+    pub transport: Transport,
     /// Length of the measured window, after the warm-up.
     pub measured: Duration,
     /// Sent but not recorded; schedules start at offset 0 = start of the warm-up.
@@ -92,6 +97,17 @@ pub enum PlanError {
     Shard(#[from] ShardError),
     #[error("the start time passed {late:.1?} ago, more than the warm-up ({warmup:?}): a shard that starts this late would miss measured requests; pick a start time in the future, e.g. --start-at $(date -u -d '+30 sec' +%Y-%m-%dT%H:%M:%SZ)")]
     StartPassed { late: Duration, warmup: Duration },
+    #[error("target {url} is https:// but the plan has no TLS settings")]
+    NoTls { url: String },
+    #[error("target {url} is http:// but the plan has TLS settings; use an https:// URL")]
+    TlsOverPlain { url: String },
+    #[error("HTTP/2 streams must be at least 1")]
+    ZeroStreams,
+    #[error(
+        "without keep-alive every request opens its own connection, so streams cannot share \
+         one: use 1 stream per connection"
+    )]
+    StreamsWithoutKeepalive,
 }
 
 impl RunPlan {
@@ -116,6 +132,20 @@ impl RunPlan {
         };
         self.shard.checked_share(self.shape.lanes(), what)?;
         self.start_lateness(SystemTime::now())?;
+        let url = || self.target.url.clone();
+        match (self.target.https, self.transport.tls.is_some()) {
+            (true, false) => return Err(PlanError::NoTls { url: url() }),
+            (false, true) => return Err(PlanError::TlsOverPlain { url: url() }),
+            _ => {}
+        }
+        if let Protocol::Http2 { streams } = self.transport.protocol {
+            if streams == 0 {
+                return Err(PlanError::ZeroStreams);
+            }
+            if streams > 1 && !self.transport.keepalive {
+                return Err(PlanError::StreamsWithoutKeepalive);
+            }
+        }
         Ok(())
     }
 
@@ -135,9 +165,50 @@ impl RunPlan {
         Ok(late)
     }
 
-    /// This shard's lanes: its share of the run's connections or users.
+    /// HTTP/2 streams per connection in the open model (each a lane); 1 otherwise. In the
+    /// closed model every user is a lane, and users share connections `streams` at a time.
+    fn lanes_per_connection(&self) -> usize {
+        match self.shape {
+            LoadShape::Open { .. } => self.transport.protocol.streams(),
+            LoadShape::Closed { .. } => 1,
+        }
+    }
+
+    /// Lanes of the whole run, each with one request in flight at a time: the open model's
+    /// connections x HTTP/2 streams per connection, or the closed model's users.
+    pub fn lane_count(&self) -> usize {
+        self.shape.lanes() * self.lanes_per_connection()
+    }
+
+    /// This shard's lanes: its share of the run's connections (times the streams of each)
+    /// or users.
     pub fn shard_lanes(&self) -> usize {
-        self.shard.share(self.shape.lanes())
+        self.shard.share(self.shape.lanes()) * self.lanes_per_connection()
+    }
+
+    /// Connections this shard's lanes share: lane `i` is on connection `i / streams`
+    /// (HTTP/2); with HTTP/1.1 every lane has its own.
+    pub fn connection_count(&self) -> usize {
+        self.shard_lanes()
+            .div_ceil(self.transport.protocol.streams())
+    }
+
+    /// The addresses to connect to: a matching `--resolve` entry's, else the host's (DNS).
+    pub fn addresses(&self) -> Result<Vec<std::net::SocketAddr>, crate::TargetError> {
+        let t = &self.target;
+        match self
+            .transport
+            .resolve
+            .iter()
+            .find(|r| r.matches(&t.host, t.port))
+        {
+            Some(r) => Ok(r
+                .addrs
+                .iter()
+                .map(|&ip| std::net::SocketAddr::new(ip, t.port))
+                .collect()),
+            None => t.resolve(),
+        }
     }
 
     /// Worker threads actually used.
@@ -147,6 +218,6 @@ impl RunPlan {
         } else {
             self.threads
         };
-        threads.clamp(1, self.shard_lanes().max(1))
+        threads.clamp(1, self.connection_count().max(1))
     }
 }

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
 
+use crate::tls::{TlsFailure, TlsInfo};
+
 /// Lowest and highest trackable value (microseconds) and significant digits: 1 us to 60 s,
 /// 3 digits. Larger values are clamped to the top.
 pub const LOWEST_US: u64 = 1;
@@ -35,6 +37,9 @@ pub enum ErrorKind {
     Status(u16),
     /// A success status whose body lacked a field named in `capture`.
     Capture,
+    /// The TLS handshake failed (or the server refused the session right after it), or
+    /// `--http2` met a server that does not negotiate HTTP/2.
+    Tls(TlsFailure),
 }
 
 /// Error counts by kind.
@@ -45,6 +50,8 @@ pub struct ErrorCounts {
     pub io: u64,
     pub capture: u64,
     pub status: BTreeMap<u16, u64>,
+    /// TLS failures by reason.
+    pub tls: BTreeMap<TlsFailure, u64>,
     /// Requests sent in the measured window that had no outcome when the run ended: still in
     /// flight at the cutoff (the end of the grace period).
     pub unfinished: u64,
@@ -58,6 +65,7 @@ impl ErrorCounts {
             + self.capture
             + self.unfinished
             + self.status.values().sum::<u64>()
+            + self.tls.values().sum::<u64>()
     }
 
     pub(crate) fn count(&mut self, kind: ErrorKind) {
@@ -67,6 +75,7 @@ impl ErrorCounts {
             ErrorKind::Io => self.io += 1,
             ErrorKind::Capture => self.capture += 1,
             ErrorKind::Status(s) => *self.status.entry(s).or_insert(0) += 1,
+            ErrorKind::Tls(r) => *self.tls.entry(r).or_insert(0) += 1,
         }
     }
 
@@ -78,6 +87,9 @@ impl ErrorCounts {
         self.unfinished += other.unfinished;
         for (s, n) in &other.status {
             *self.status.entry(*s).or_insert(0) += n;
+        }
+        for (r, n) in &other.tls {
+            *self.tls.entry(*r).or_insert(0) += n;
         }
     }
 }
@@ -181,6 +193,47 @@ pub(crate) struct Recorder {
     /// The earliest-intended first send of the worker's lanes: (intended, wall clock at the
     /// send), for the run's start lag.
     pub first_send: Option<(Instant, SystemTime)>,
+    /// The connections opened from the measured window on.
+    pub connections: Connections,
+}
+
+/// New connections: how many, how long each took to open, what TLS negotiated.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    /// Connections opened (TCP connected and, for TLS, handshake done) in the measured window.
+    pub opened: u64,
+    /// Of those, TLS connections that resumed an earlier session.
+    pub resumed: u64,
+    /// TCP connect plus TLS handshake per connection, microseconds.
+    pub connect: Histogram<u64>,
+    /// What the first TLS connection (warm-up included) negotiated.
+    pub tls: Option<TlsInfo>,
+}
+
+impl Connections {
+    pub fn new() -> Connections {
+        Connections {
+            opened: 0,
+            resumed: 0,
+            connect: new_histogram(),
+            tls: None,
+        }
+    }
+
+    pub fn add(&mut self, other: &Connections) {
+        self.opened += other.opened;
+        self.resumed += other.resumed;
+        self.connect.add(&other.connect).expect("same bounds");
+        if self.tls.is_none() {
+            self.tls.clone_from(&other.tls);
+        }
+    }
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections::new()
+    }
 }
 
 /// A send later than this after its intended time counts as late.
@@ -200,6 +253,7 @@ impl Recorder {
             late_idle: 0,
             busy: Duration::ZERO,
             first_send: None,
+            connections: Connections::new(),
         }
     }
 
@@ -207,6 +261,20 @@ impl Recorder {
     pub fn first_send(&mut self, intended: Instant, at: SystemTime) {
         if !matches!(self.first_send, Some((i, _)) if i <= intended) {
             self.first_send = Some((intended, at));
+        }
+    }
+
+    /// A connection was opened in `took` (TCP connect plus TLS handshake); `measured`: its
+    /// opening started in the measured window.
+    pub fn opened(&mut self, measured: bool, took: Duration, resumed: bool, tls: Option<&TlsInfo>) {
+        let c = &mut self.connections;
+        if c.tls.is_none() {
+            c.tls = tls.cloned();
+        }
+        if measured {
+            c.opened += 1;
+            c.resumed += u64::from(resumed);
+            c.connect.saturating_record(micros(took));
         }
     }
 

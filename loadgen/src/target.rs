@@ -1,5 +1,6 @@
-//! The target base URL: parsed once at the edge (`http://host:port[/prefix]`) so the engine
-//! only sees a socket address, the `Host` header value and an optional path prefix.
+//! The target base URL: parsed once at the edge (`http[s]://host:port[/prefix]`) so the engine
+//! only sees a socket address, the `Host` header value, an optional path prefix and whether
+//! to speak TLS.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
@@ -10,19 +11,21 @@ use hyper::header::HeaderValue;
 pub enum TargetError {
     #[error("target `{url}` is not a valid URL: {reason}; expected e.g. http://127.0.0.1:8080")]
     Invalid { url: String, reason: String },
-    #[error("target `{url}` uses scheme `{scheme}`; only http:// is supported")]
+    #[error("target `{url}` uses scheme `{scheme}`; use http:// or https://")]
     Scheme { url: String, scheme: String },
     #[error("target host `{host}` could not be resolved: {reason}")]
     Resolve { host: String, reason: String },
 }
 
-/// A parsed `http://` base URL.
+/// A parsed `http://` or `https://` base URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// The URL as given, for results.
     pub url: String,
     pub host: String,
     pub port: u16,
+    /// `https://`: TLS, with SNI and certificate name from `host`.
+    pub https: bool,
     /// Path prefix prepended to every request path, without a trailing `/` (often empty).
     pub prefix: String,
     /// Value of the `Host` header.
@@ -40,7 +43,8 @@ impl Target {
             .parse()
             .map_err(|e: hyper::http::uri::InvalidUri| invalid(&e.to_string()))?;
         let scheme = uri.scheme_str().ok_or_else(|| invalid("no scheme"))?;
-        if !scheme.eq_ignore_ascii_case("http") {
+        let https = scheme.eq_ignore_ascii_case("https");
+        if !https && !scheme.eq_ignore_ascii_case("http") {
             return Err(TargetError::Scheme {
                 url: url.to_string(),
                 scheme: scheme.to_string(),
@@ -62,7 +66,8 @@ impl Target {
         Ok(Target {
             url: url.to_string(),
             host: host.to_string(),
-            port: authority.port_u16().unwrap_or(80),
+            port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
+            https,
             prefix,
             authority: header,
         })
@@ -104,6 +109,13 @@ mod tests {
         );
         let t = Target::parse("http://[::1]:9000").unwrap();
         assert_eq!((t.host.as_str(), t.port), ("::1", 9000));
+        assert!(!t.https);
+        let t = Target::parse("https://example.com/v1").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.https),
+            ("example.com", 443, true)
+        );
+        assert_eq!(t.authority, "example.com");
     }
 
     #[test]
@@ -117,7 +129,7 @@ mod tests {
             Err(TargetError::Invalid { .. }) | Err(TargetError::Scheme { .. })
         ));
         assert!(matches!(
-            Target::parse("https://x"),
+            Target::parse("ftp://x"),
             Err(TargetError::Scheme { .. })
         ));
         assert!(matches!(

@@ -17,11 +17,12 @@ use hdrhistogram::Histogram;
 use tokio::sync::{watch, Notify};
 use tokio::task::LocalSet;
 
-use crate::conn::Endpoint;
+use crate::conn::{Conn, ConnectLog, Endpoint, LaneConn};
 use crate::dispatch::Dispatcher;
+use crate::http2::H2Conn;
 use crate::lane::{overlap, Clock, Lane, LaneTally, Pacer};
 use crate::plan::LoadShape;
-use crate::record::{ActionTotals, IntervalData, Recorder};
+use crate::record::{ActionTotals, Connections, IntervalData, Recorder};
 use crate::schedule::ScheduleSpec;
 use crate::shard::{Shard, ShardSchedule};
 use crate::source::{RequestSource, SourceFactory};
@@ -43,6 +44,9 @@ pub(crate) struct Shared {
     pub lanes: usize,
     /// The run's lanes over all shards.
     pub total_lanes: usize,
+    /// HTTP/2: lanes per connection (lane i is on connection i / streams); `None` for
+    /// HTTP/1.1, where every lane has its own connection.
+    pub h2_streams: Option<usize>,
     pub seed: u64,
     /// When the run was stopped, if it was.
     pub stop: watch::Receiver<Option<Instant>>,
@@ -87,6 +91,8 @@ pub(crate) struct WorkerResult {
     pub stopped_at: Option<Instant>,
     /// The earliest-intended first send of the worker's lanes: (intended, wall clock).
     pub first_send: Option<(Instant, SystemTime)>,
+    /// Connections opened in the measured window.
+    pub connections: Connections,
 }
 
 /// Runs worker `id` with lanes `lanes` on the current thread until it is done.
@@ -117,8 +123,22 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     if let Some(t) = &pacing.timer {
         local.spawn_local(t.clone().drive());
     }
+    let log = ConnectLog {
+        recorder: recorder.clone(),
+        measure_from: shared.clock.measure_from,
+    };
+    let mut h2_conns: std::collections::HashMap<usize, Rc<H2Conn>> = Default::default();
     for (&i, tally) in lanes.iter().zip(&tallies) {
-        let global = shared.shard.global_lane(i) as usize;
+        let global = global_lane(&shared, i);
+        let conn = match shared.h2_streams {
+            None => LaneConn::H1(Conn::new(log.clone())),
+            Some(streams) => {
+                let shared_conn = h2_conns
+                    .entry(i / streams)
+                    .or_insert_with(|| Rc::new(H2Conn::new(log.clone())));
+                LaneConn::H2(crate::http2::H2Lane::new(shared_conn.clone()))
+            }
+        };
         let source: Rc<RefCell<Box<dyn RequestSource>>> = Rc::new(RefCell::new(
             shared.factory.lane(global, shared.total_lanes, shared.seed),
         ));
@@ -126,6 +146,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         let lane = Lane {
             clock: shared.clock,
             endpoint: endpoint.clone(),
+            conn,
             recorder: recorder.clone(),
             source,
             pacer: pacing.pacer(&shared, i),
@@ -136,6 +157,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         };
         handles.push(local.spawn_local(lane.run()));
     }
+    drop(h2_conns);
     local.spawn_local(ticker(
         id,
         shared.clock,
@@ -214,6 +236,18 @@ impl Pacing {
     }
 }
 
+/// The run-wide index of this shard's lane `i`: HTTP/2 lanes of the open model are the
+/// streams of a connection (lane `i` is stream `i % streams` of connection `i / streams`),
+/// and connections are what shards divide; otherwise lanes (connections or users) are.
+fn global_lane(shared: &Shared, i: usize) -> usize {
+    match (shared.h2_streams, &shared.shape) {
+        (Some(streams), LoadShape::Open { .. }) => {
+            shared.shard.global_lane(i / streams) as usize * streams + i % streams
+        }
+        _ => shared.shard.global_lane(i) as usize,
+    }
+}
+
 /// How a worker's run ended.
 struct End {
     stopped_at: Option<Instant>,
@@ -277,6 +311,7 @@ fn finish(
             busy: rec.busy,
             stopped_at: end.stopped_at,
             first_send: rec.first_send,
+            connections: rec.connections,
         }),
     });
 }

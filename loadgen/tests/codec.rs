@@ -101,6 +101,7 @@ impl SourceFactory for Expect {
 /// An open-model plan: `rate`/s over `connections` for `secs`, no warm-up, 2 s timeout.
 fn open_plan(url: &str, rate: f64, connections: usize, secs: u64) -> RunPlan {
     RunPlan {
+        transport: loadgen::Transport::plain(),
         target: Target::parse(url).unwrap(),
         shape: LoadShape::Open {
             schedule: Arc::new(Constant { rate }),

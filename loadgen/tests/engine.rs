@@ -28,6 +28,7 @@ fn factory() -> Arc<FixedFactory> {
 
 fn open(url: &str, rate: f64, connections: usize, secs: f64) -> RunPlan {
     RunPlan {
+        transport: loadgen::Transport::plain(),
         target: Target::parse(url).unwrap(),
         shape: LoadShape::Open {
             schedule: Arc::new(Constant { rate }),
@@ -45,6 +46,7 @@ fn open(url: &str, rate: f64, connections: usize, secs: f64) -> RunPlan {
 
 fn closed(url: &str, users: usize, secs: f64) -> RunPlan {
     RunPlan {
+        transport: loadgen::Transport::plain(),
         shape: LoadShape::Closed {
             users,
             think: Duration::ZERO,

@@ -84,7 +84,16 @@ impl crate::run::ScopeResult {
             histogram: encode(latency)?,
             service_histogram: encode(service)?,
             error_kinds,
+            connect_us: None,
+            connect_histogram: None,
         })
+    }
+
+    /// Adds the connect (TCP + TLS handshake) histogram: `all` only.
+    pub fn set_connect(&mut self, connect: &Histogram<u64>) -> Result<(), HistogramError> {
+        self.connect_us = Some(stats(connect));
+        self.connect_histogram = Some(encode(connect)?);
+        Ok(())
     }
 }
 

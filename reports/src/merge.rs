@@ -13,6 +13,9 @@
 //!   the merged p50/p99 of a second are exact; when an input has no per-interval histograms
 //!   (a run of an older version), the merged point holds the maximum of the inputs' p50/p99,
 //!   an upper bound of the true percentile, and no histograms.
+//! - Connections: `connections_opened` and TLS resumptions add up; `all.connect_us` is merged
+//!   exactly from its histogram; `protocol` is the inputs' (listed when they differ), `tls`
+//!   the first input's negotiated version, cipher and ALPN; `insecure` when any input was.
 //! - SLO checks are re-evaluated on the merged run from the first input's recorded thresholds.
 //! - Runs of different scenarios are refused unless forced.
 //! - Shard results (SPEC section 10) merge only with the other shards of their run, each once,
@@ -29,6 +32,7 @@ use crate::error::ReportError;
 use crate::histogram::new_histogram;
 use crate::run::{
     ErrorCounts, LatencyStats, RunResult, ScopeResult, Settings, SloOutcome, TimelinePoint,
+    TlsSummary,
 };
 use crate::summary::decode_or_empty;
 
@@ -141,6 +145,10 @@ pub fn merge_with(inputs: &[Input], options: &Options) -> Result<RunResult, Repo
         saturated: false,
         send_lag_us: upper_bound(inputs.iter().map(|i| i.run.send_lag_us)),
         connections_busy: busy_share(inputs),
+        protocol: join_distinct(inputs.iter().map(|i| i.run.protocol.as_str())),
+        tls: merge_tls(inputs),
+        insecure: inputs.iter().any(|i| i.run.insecure),
+        connections_opened: inputs.iter().map(|i| i.run.connections_opened).sum(),
         interrupted: inputs.iter().any(|i| i.run.interrupted),
         errors,
         all: merge_scope("all", inputs.iter().map(|i| (i, Some(&i.run.all))))?,
@@ -156,13 +164,27 @@ pub fn merge_with(inputs: &[Input], options: &Options) -> Result<RunResult, Repo
     Ok(merged)
 }
 
-/// The inputs' busy shares weighted by their connection-seconds; `None` unless every input
-/// has one (and its connections).
+/// The first input's negotiated TLS parameters with every input's resumptions; `None` when no
+/// input used TLS.
+fn merge_tls(inputs: &[Input]) -> Option<TlsSummary> {
+    let mut out: Option<TlsSummary> = None;
+    for t in inputs.iter().filter_map(|i| i.run.tls.as_ref()) {
+        match &mut out {
+            None => out = Some(t.clone()),
+            Some(o) => o.resumed += t.resumed,
+        }
+    }
+    out
+}
+
+/// The inputs' busy shares weighted by their lane-seconds (connections x HTTP/2 streams);
+/// `None` unless every input has one (and its connections).
 fn busy_share(inputs: &[Input]) -> Option<f64> {
     let (mut busy, mut total) = (0.0, 0.0);
     for i in inputs {
         let share = i.run.connections_busy?;
-        let capacity = f64::from(i.run.settings.connections?) * i.run.duration_s;
+        let lanes = i.run.settings.connections? * i.run.settings.streams.unwrap_or(1);
+        let capacity = f64::from(lanes) * i.run.duration_s;
         busy += share * capacity;
         total += capacity;
     }
@@ -199,11 +221,17 @@ fn merge_scope<'a>(
 ) -> Result<ScopeResult, ReportError> {
     let mut latency = new_histogram();
     let mut service = new_histogram();
+    let mut connect: Option<Histogram<u64>> = None;
     let mut requests = 0;
     let mut errors = ErrorCounts::default();
     for (input, scope) in scopes {
         let Some(scope) = scope else { continue };
         let what = |field: &str| format!("{}: {name}.{field}", input.path.display());
+        if let Some(text) = &scope.connect_histogram {
+            let into = connect.get_or_insert_with(new_histogram);
+            let field = what("connect_histogram");
+            add(into, &decode_or_empty(&field, text)?, &field)?;
+        }
         add(
             &mut latency,
             &decode_or_empty(&what("histogram"), &scope.histogram)?,
@@ -220,8 +248,14 @@ fn merge_scope<'a>(
         kinds.total = scope.errors;
         errors.add(&kinds);
     }
-    ScopeResult::from_histograms(&latency, &service, requests, errors)
-        .map_err(|e| ReportError::histogram(format!("merged {name}"), e))
+    let mut merged = ScopeResult::from_histograms(&latency, &service, requests, errors)
+        .map_err(|e| ReportError::histogram(format!("merged {name}"), e))?;
+    if let Some(connect) = &connect {
+        merged
+            .set_connect(connect)
+            .map_err(|e| ReportError::histogram(format!("merged {name}.connect_histogram"), e))?;
+    }
+    Ok(merged)
 }
 
 fn add(into: &mut Histogram<u64>, h: &Histogram<u64>, what: &str) -> Result<(), ReportError> {
@@ -356,6 +390,8 @@ fn merge_settings(inputs: &[Input]) -> Settings {
             mix,
             start_at,
             start_lag_us,
+            streams,
+            no_keepalive,
         } = &input.run.settings;
         let first = n == 0;
         out.scenario_file = shared(first, out.scenario_file, scenario_file);
@@ -380,6 +416,8 @@ fn merge_settings(inputs: &[Input]) -> Settings {
             (false, Some(a), Some(b)) => Some(a.max(b)),
             (false, a, b) => a.or(b),
         };
+        out.streams = shared(first, out.streams, streams);
+        out.no_keepalive |= no_keepalive;
     }
     out
 }

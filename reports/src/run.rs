@@ -50,6 +50,19 @@ pub struct RunResult {
     /// window)); near 1 when the target holds every connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections_busy: Option<f64>,
+    /// SPEC section 9: `http/1.1` or `h2` (runs written before it existed were HTTP/1.1).
+    #[serde(default = "http1")]
+    pub protocol: String,
+    /// SPEC section 9: what TLS negotiated; null over plain TCP.
+    #[serde(default)]
+    pub tls: Option<TlsSummary>,
+    /// Extension: certificate verification was off (`--insecure`).
+    #[serde(default)]
+    pub insecure: bool,
+    /// SPEC section 9: connections opened in the measured window (their connect and TLS
+    /// handshake times are `all.connect_us`).
+    #[serde(default)]
+    pub connections_opened: u64,
     pub interrupted: bool,
     pub errors: ErrorCounts,
     pub all: ScopeResult,
@@ -103,6 +116,24 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn http1() -> String {
+    "http/1.1".to_string()
+}
+
+/// What TLS negotiated (SPEC section 9), with the resumption count as an extension.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TlsSummary {
+    /// `TLSv1.3` or `TLSv1.2`.
+    pub version: String,
+    /// IANA name of the cipher suite, e.g. `TLS_AES_128_GCM_SHA256`.
+    pub cipher: String,
+    /// Protocol chosen by ALPN (`h2`, `http/1.1`), or null.
+    pub alpn: Option<String>,
+    /// Extension: connections of the window that resumed an earlier TLS session.
+    #[serde(default)]
+    pub resumed: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ErrorCounts {
     pub total: u64,
@@ -119,6 +150,14 @@ pub struct ErrorCounts {
     /// `dropped` existed also counted never-sent requests here (see `settings.unsent`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unfinished: u64,
+    /// Extension: TLS failures (handshake, certificate verification, a client certificate
+    /// the server required, no HTTP/2 negotiated). Omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls: u64,
+    /// Extension: `tls` by reason (`unknown_issuer`, `name_mismatch`, `expired`,
+    /// `no_client_cert`, `client_cert_rejected`, `no_h2`, `handshake`). Omitted when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tls_reasons: BTreeMap<String, u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -137,6 +176,8 @@ impl ErrorCounts {
             status,
             capture,
             unfinished,
+            tls,
+            tls_reasons,
         } = other;
         self.total += total;
         self.connect += connect;
@@ -144,8 +185,12 @@ impl ErrorCounts {
         self.io += io;
         self.capture += capture;
         self.unfinished += unfinished;
+        self.tls += tls;
         for (status, n) in status {
             *self.status.entry(status.clone()).or_default() += n;
+        }
+        for (reason, n) in tls_reasons {
+            *self.tls_reasons.entry(reason.clone()).or_default() += n;
         }
     }
 }
@@ -167,6 +212,13 @@ pub struct ScopeResult {
     /// Extension: errors of this scope by kind.
     #[serde(default)]
     pub error_kinds: ErrorCounts,
+    /// SPEC section 9, `all` only: TCP connect plus TLS handshake per connection opened in the
+    /// measured window, microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_us: Option<LatencyStats>,
+    /// Extension, `all` only: `connect_us` as a lossless histogram (merged exactly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_histogram: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -265,4 +317,10 @@ pub struct Settings {
     /// wall-clock time, microseconds (negative: early), by this machine's clock.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_lag_us: Option<i64>,
+    /// HTTP/2: concurrent streams per connection (`--streams`); omitted for HTTP/1.1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streams: Option<u32>,
+    /// `--no-keepalive`: a new connection per request. Omitted when false.
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_keepalive: bool,
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::error::ReportError;
 use crate::histogram::{decode, stats};
 use crate::run::{
-    ErrorCounts, RunResult, ScopeResult, Settings, ShardInfo, SloOutcome, TimelinePoint,
+    ErrorCounts, RunResult, ScopeResult, Settings, ShardInfo, SloOutcome, TimelinePoint, TlsSummary,
 };
 use crate::units::fmt_us;
 
@@ -35,6 +35,14 @@ pub struct Summary {
     /// When saturated: which side could not keep up, in words ([`crate::saturation`]).
     pub saturation: Option<String>,
     pub interrupted: bool,
+    /// `http/1.1` or `h2`.
+    pub protocol: String,
+    pub tls: Option<TlsSummary>,
+    pub insecure: bool,
+    pub connections_opened: u64,
+    /// TCP connect plus TLS handshake per connection opened in the window (none in runs
+    /// written before it was recorded).
+    pub connect_us: Option<Ladder>,
     pub errors: ErrorCounts,
     /// `all` first, then the actions by name.
     pub scopes: Vec<ScopeSummary>,
@@ -181,6 +189,14 @@ impl Summary {
             saturated: run.saturated,
             saturation: crate::saturation::assess(run)?.map(|a| a.explanation),
             interrupted: run.interrupted,
+            protocol: run.protocol.clone(),
+            tls: run.tls.clone(),
+            insecure: run.insecure,
+            connections_opened: run.connections_opened,
+            connect_us: match &run.all.connect_histogram {
+                Some(text) => Some(Ladder::of(&decode_or_empty("all.connect_histogram", text)?)),
+                None => None,
+            },
             errors: run.errors.clone(),
             scopes,
             // Without the per-interval histograms (encoded data, not figures).
@@ -276,7 +292,66 @@ pub fn error_breakdown(e: &ErrorCounts) -> BTreeMap<String, u64> {
             out.insert(format!("status {status}"), *v);
         }
     }
+    for (reason, v) in &e.tls_reasons {
+        if *v > 0 {
+            out.insert(format!("tls {}", reason.replace('_', " ")), *v);
+        }
+    }
+    if e.tls > 0 && e.tls_reasons.is_empty() {
+        out.insert("tls".to_string(), e.tls);
+    }
     out
+}
+
+/// One line on the connections of a run: protocol, TLS, how many were opened and how long
+/// opening took (TCP connect plus TLS handshake); `None` for a plain HTTP/1.1 run that opened
+/// no connection in its window (or was written before connections were recorded).
+pub fn connections_line(s: &Summary) -> Option<String> {
+    let tls = s.tls.as_ref();
+    if s.connections_opened == 0 && tls.is_none() && s.protocol == "http/1.1" && !s.insecure {
+        return None;
+    }
+    let mut parts = vec![match tls {
+        Some(t) => format!(
+            "{} over {} ({}{})",
+            s.protocol,
+            t.version,
+            t.cipher,
+            t.alpn
+                .as_deref()
+                .map(|a| format!(", ALPN {a}"))
+                .unwrap_or_default()
+        ),
+        None => format!("{} over TCP", s.protocol),
+    }];
+    let mut opened = format!(
+        "{} connections opened",
+        crate::units::fmt_count(s.connections_opened)
+    );
+    if let Some(t) = tls.filter(|t| t.resumed > 0) {
+        opened.push_str(&format!(
+            " ({} resumed TLS sessions)",
+            crate::units::fmt_count(t.resumed)
+        ));
+    }
+    parts.push(opened);
+    if let Some(c) = s.connect_us.as_ref().filter(|c| c.count > 0) {
+        parts.push(format!(
+            "connect{} p50 {}, p99 {}, max {}",
+            if tls.is_some() {
+                " + TLS handshake"
+            } else {
+                ""
+            },
+            fmt_us(c.p50 as f64),
+            fmt_us(c.p99 as f64),
+            fmt_us(c.max as f64)
+        ));
+    }
+    if s.insecure {
+        parts.push("certificates NOT verified (--insecure)".to_string());
+    }
+    Some(parts.join("; "))
 }
 
 #[cfg(test)]

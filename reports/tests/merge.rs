@@ -204,3 +204,77 @@ fn merging_adds_every_count_of_the_run_and_its_settings() {
         "dropped requests make the merged run saturated"
     );
 }
+
+/// A run over TLS and HTTP/2 with `connect` as its connect histogram.
+fn tls_run(
+    connect: &hdrhistogram::Histogram<u64>,
+    opened: u64,
+    resumed: u64,
+) -> reports::RunResult {
+    let mut run = sample_run();
+    run.protocol = "h2".into();
+    run.tls = Some(reports::TlsSummary {
+        version: "TLSv1.3".into(),
+        cipher: "TLS_AES_128_GCM_SHA256".into(),
+        alpn: Some("h2".into()),
+        resumed,
+    });
+    run.connections_opened = opened;
+    run.all.set_connect(connect).unwrap();
+    run.errors.tls = 3;
+    run.errors.tls_reasons.insert("expired".into(), 3);
+    run.errors.total += 3;
+    run.settings.streams = Some(8);
+    run
+}
+
+#[test]
+fn connections_add_up_and_connect_times_merge_exactly() {
+    let a_times = tail_histogram(500, 300);
+    let b_times = tail_histogram(200, 5_000);
+    let a = tls_run(&a_times, 500, 499);
+    let mut b = tls_run(&b_times, 200, 150);
+    b.insecure = true;
+    let m = merge(&[input("a.json", a), input("b.json", b)], false).unwrap();
+    let mut both = a_times.clone();
+    both.add(&b_times).unwrap();
+    let merged = decode(m.all.connect_histogram.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        merged, both,
+        "the merged histogram is the sum, value for value"
+    );
+    assert_eq!(m.all.connect_us, Some(reports::histogram::stats(&both)));
+    assert_eq!(m.connections_opened, 700);
+    assert_eq!(m.tls.as_ref().unwrap().resumed, 649);
+    assert_eq!(m.tls.as_ref().unwrap().alpn.as_deref(), Some("h2"));
+    assert_eq!(m.protocol, "h2");
+    assert!(m.insecure, "one input skipped verification");
+    assert_eq!(m.errors.tls, 6);
+    assert_eq!(m.errors.tls_reasons["expired"], 6);
+    assert_eq!(m.settings.streams, Some(8));
+    // Actions carry no connect histogram.
+    assert!(m.actions.values().all(|s| s.connect_histogram.is_none()));
+}
+
+#[test]
+fn runs_written_before_tls_load_as_plain_http1() {
+    let mut json = serde_json::to_value(sample_run()).unwrap();
+    let top = json.as_object_mut().unwrap();
+    for field in ["protocol", "tls", "insecure", "connections_opened"] {
+        top.remove(field);
+    }
+    let old: reports::RunResult = serde_json::from_value(json).unwrap();
+    assert_eq!(old.protocol, "http/1.1");
+    assert_eq!(
+        (&old.tls, old.insecure, old.connections_opened),
+        (&None, false, 0)
+    );
+    assert_eq!(old.all.connect_us, None);
+    let m = merge(
+        &[input("old.json", old.clone()), input("old2.json", old)],
+        false,
+    )
+    .unwrap();
+    assert_eq!(m.all.connect_histogram, None);
+    assert_eq!(m.protocol, "http/1.1");
+}

@@ -9,6 +9,10 @@
 //! - [`App::new`] then [`serve`]: seed first (to time it, or read [`App::seed_report`]), then
 //!   serve a shared [`App`]; the caller keeps an `Arc<App>` to inspect the store and metrics
 //!   (e.g. [`Metrics::in_flight_requests`]) while it runs.
+//! - [`serve_with_tls`]: the same over HTTPS ([`ServerTls`]: PEM files or self-signed).
+//!
+//! Every connection speaks HTTP/1.1 or HTTP/2 (hyper-util's auto builder): over TLS as ALPN
+//! chose, over plain TCP by the client's first bytes (HTTP/2 prior knowledge).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), server::ServerError> {
@@ -31,13 +35,14 @@ pub mod seed;
 pub mod store;
 mod tier;
 mod time;
+mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -49,6 +54,7 @@ pub use metrics::Metrics;
 pub use seed::SeedReport;
 pub use store::{Store, HOME_CAP};
 pub use tier::TIMELINE_BYTES;
+pub use tls::ServerTls;
 
 /// Largest request head (request line and headers) accepted, in bytes.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
@@ -94,17 +100,35 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    let mut http = http1::Builder::new();
-    // half_close: a client that sends its requests and then shuts down its write side (as
-    // `nc -q`, `curl --next` scripts and pipelining clients do) still gets every answer.
-    http.timer(TokioTimer::new())
-        .half_close(true)
-        .header_read_timeout(app.config.header_read_timeout)
-        .max_buf_size(MAX_HEADER_BYTES.max(8192));
+    serve_with_tls(listener, app, None, shutdown).await
+}
+
+/// The connection builder: HTTP/1.1 (header read timeout, head size limit, half-close kept
+/// open so requests sent before a client's shutdown(SHUT_WR) are answered) and HTTP/2.
+fn builder(config: &Config) -> auto::Builder<TokioExecutor> {
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(MAX_HEADER_BYTES.max(8192))
+        .half_close(true);
+    http.http2().timer(TokioTimer::new());
+    http
+}
+
+/// [`serve`], over TLS when `tls` is given (the handshake must complete within the header
+/// read timeout).
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    app: Arc<App>,
+    tls: Option<ServerTls>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let http = builder(&app.config);
     let limit = Arc::new(Semaphore::new(app.config.max_connections));
     let graceful = GracefulShutdown::new();
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, "listening");
+    tracing::info!(addr = %local, tls = tls.is_some(), "listening");
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -129,12 +153,30 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let svc_app = app.clone();
         let service = service_fn(move |req| api::handle(svc_app.clone(), req));
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
         let conn_app = app.clone();
         conn_app.metrics.connections.inc();
         conn_app.metrics.connections_total.inc();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let served = match tls {
+                None => {
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(conn).await
+                }
+                Some(tls) => {
+                    let handshake = tls.acceptor().accept(stream);
+                    match tokio::time::timeout(conn_app.config.header_read_timeout, handshake).await
+                    {
+                        Ok(Ok(stream)) => {
+                            let conn = http.serve_connection(TokioIo::new(stream), service);
+                            watcher.watch(conn).await
+                        }
+                        Ok(Err(e)) => Err(e.into()),
+                        Err(_) => Err("TLS handshake timed out".into()),
+                    }
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             conn_app.metrics.connections.dec();

@@ -1,6 +1,8 @@
 //! `napkin serve`: run the reference Twitter-like server (the `server` crate) until SIGINT or
-//! SIGTERM, then drain in-flight requests and exit 0. Prints `listening on http://ADDR` once
-//! seeded and ready, with the real port when `--addr` asks for port 0.
+//! SIGTERM, then drain in-flight requests and exit 0. Prints `listening on http://ADDR` (or
+//! `https://` with `--tls-cert/--tls-key` or `--self-signed`) once seeded and ready, with the
+//! real port when `--addr` asks for port 0; a self-signed certificate's PEM file is named on
+//! the line before.
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -8,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use server::{App, Config, Fsync, ServerError, StorageConfig, Strategy};
+use server::{App, Config, Fsync, ServerError, ServerTls, StorageConfig, Strategy};
 
 use crate::exit::RunFailed;
 
@@ -100,6 +102,25 @@ pub struct ServeArgs {
     /// Open connections at most (further clients wait in the listen backlog).
     #[arg(long, default_value_t = Config::default().max_connections)]
     pub max_connections: usize,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate generated at start for 127.0.0.1, ::1 and localhost; its
+    /// PEM is written to --cert-out (default: a file in the temp directory, named at startup)
+    /// for clients' --cacert.
+    #[arg(long)]
+    pub self_signed: bool,
+    /// Where --self-signed writes its certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "self_signed")]
+    pub cert_out: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -161,18 +182,52 @@ pub fn run(args: ServeArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let addr = listener
         .local_addr()
         .context("cannot read the listening address")?;
+    let (tls, written) = server_tls(&args, addr.port())?;
     let app = Arc::new(App::new(config).map_err(|e| match e {
         // A store that fails while opening could not be served: exit 3. A data dir that
         // cannot be used as given (locked, a file, foreign, incompatible) is bad input: 2.
         ServerError::Store(_) | ServerError::Io(_) => anyhow::Error::new(RunFailed(e.to_string())),
         other => anyhow::Error::new(other),
     })?);
-    writeln!(out, "listening on http://{addr}")?;
+    if let Some(path) = written {
+        writeln!(
+            out,
+            "self-signed certificate for 127.0.0.1, ::1 and localhost written to {} (clients trust it with --cacert {})",
+            path.display(),
+            path.display()
+        )?;
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    writeln!(out, "listening on {scheme}://{addr}")?;
     out.flush()?;
     runtime
-        .block_on(server::serve(listener, app, shutdown_signal()))
+        .block_on(server::serve_with_tls(
+            listener,
+            app,
+            tls,
+            shutdown_signal(),
+        ))
         .map_err(|e| RunFailed(e.to_string()))?;
     Ok(crate::exit::OK)
+}
+
+/// The TLS settings of the flags: certificate files (bad ones exit 2, naming the file), or a
+/// self-signed certificate whose PEM is written (atomically) where the log line says.
+fn server_tls(args: &ServeArgs, port: u16) -> anyhow::Result<(Option<ServerTls>, Option<PathBuf>)> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return Ok((Some(ServerTls::from_files(cert, key)?), None));
+    }
+    if !args.self_signed {
+        return Ok((None, None));
+    }
+    let tls = ServerTls::self_signed()?;
+    let path = args
+        .cert_out
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("napkin-serve-{port}-cert.pem")));
+    reports::io::write_atomic(&path, tls.certificate_pem().as_bytes())
+        .with_context(|| format!("writing the self-signed certificate to {}", path.display()))?;
+    Ok((Some(tls), Some(path)))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod fixed;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener as StdListener};

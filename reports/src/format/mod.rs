@@ -107,5 +107,9 @@ pub(crate) fn headline(s: &crate::summary::Summary) -> String {
         line.push('\n');
         line.push_str(&crate::shards::describe_line(shard));
     }
+    if let Some(connections) = crate::summary::connections_line(s) {
+        line.push('\n');
+        line.push_str(&connections);
+    }
     line
 }

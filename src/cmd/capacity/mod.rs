@@ -37,7 +37,7 @@ pub fn run(args: CapacityArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let result = (|| {
         super::load::settings::check_slo_scopes(&spec, session.factory.actions())
             .map_err(|e| anyhow::anyhow!("{}: {e}", plan.slo_origin))?;
-        steps::probe(&session.target, settings.timeout)?;
+        steps::require_reachable(&session)?;
         let stop = StopHandle::new();
         let _signals = StopSignals::install(stop.clone());
         let mut stepper = Stepper::new(&session, &settings, &spec, &stop);

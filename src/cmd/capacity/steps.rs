@@ -4,11 +4,9 @@
 //! prints one live line on stderr; a failed step names its bottleneck.
 
 use std::io::Write;
-use std::net::TcpStream;
-use std::time::Duration;
 
 use estimator::SloSpec;
-use loadgen::{NoSink, StopHandle, Target};
+use loadgen::{NoSink, StopHandle};
 use reports::capacity::{CapacityResult, CapacityStep, StepLatency};
 use reports::saturation::capacity_bottleneck;
 use reports::slo::{describe_slo, fmt_metric};
@@ -240,23 +238,16 @@ pub fn failed_check(s: &CapacityStep) -> String {
     )
 }
 
-/// Fails fast (exit 3) when nothing accepts connections at the target: a search of refused
-/// steps would only measure the refusal.
-pub fn probe(target: &Target, timeout: Duration) -> anyhow::Result<()> {
-    let addrs = target
-        .resolve()
-        .map_err(|e| exit::RunFailed(e.to_string()))?;
-    let mut last = None;
-    for addr in &addrs {
-        match TcpStream::connect_timeout(addr, timeout) {
-            Ok(_) => return Ok(()),
-            Err(e) => last = Some(e),
-        }
+/// Fails fast (exit 3) when the session's probe could not open a connection to the target:
+/// a search of refused steps would only measure the refusal.
+pub fn require_reachable(session: &Session) -> anyhow::Result<()> {
+    if session.probe.reached {
+        return Ok(());
     }
     Err(exit::RunFailed(format!(
-        "target {} is unreachable: {}; start it or fix --target (nothing was searched)",
-        target.url,
-        last.map_or_else(|| "no address".to_string(), |e| e.to_string())
+        "target {} is unreachable: no connection could be opened; start it or fix --target \
+         (nothing was searched)",
+        session.target.url
     ))
     .into())
 }

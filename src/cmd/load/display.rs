@@ -19,10 +19,18 @@ use super::settings::{Model, Settings};
 pub fn banner(
     scenario: &str,
     s: &Settings,
-    target: &loadgen::Target,
+    plan: &loadgen::RunPlan,
     actions: &[ActionInfo],
+    probe: &loadgen::ProbeReport,
 ) -> String {
+    let target = &plan.target;
+    let streams = plan.transport.protocol.streams();
     let load = match s.model {
+        Model::Open { rate } if streams > 1 => format!(
+            "open model, {} over {} connections x {streams} streams",
+            fmt_rps(rate),
+            s.connections
+        ),
         Model::Open { rate } => format!(
             "open model, {} over {} connections",
             fmt_rps(rate),
@@ -62,13 +70,46 @@ pub fn banner(
         .iter()
         .map(|a| format!("{} {:.1}%", a.name, a.weight * 100.0))
         .collect();
-    format!(
+    let mut text = format!(
         "napkin load: {scenario} -> {}, {load}, {} (warm-up {})\nmix: {}",
         target.url,
         humantime::format_duration(s.total),
         humantime::format_duration(s.warmup),
         mix.join(", ")
-    )
+    );
+    if let Some(line) = transport_line(plan, probe) {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    text
+}
+
+/// The banner's line on TLS, HTTP/2 and keep-alive; none for plain HTTP/1.1 kept alive.
+fn transport_line(plan: &loadgen::RunPlan, probe: &loadgen::ProbeReport) -> Option<String> {
+    let t = &plan.transport;
+    let plain = t.tls.is_none() && t.keepalive && t.protocol == loadgen::Protocol::Http1;
+    if plain {
+        return None;
+    }
+    let mut parts = vec![match t.protocol {
+        loadgen::Protocol::Http1 => "HTTP/1.1".to_string(),
+        loadgen::Protocol::Http2 { streams } if t.tls.is_some() => {
+            format!("HTTP/2 (ALPN h2), {streams} streams per connection")
+        }
+        loadgen::Protocol::Http2 { streams } => {
+            format!("HTTP/2 (prior knowledge), {streams} streams per connection")
+        }
+    }];
+    if let Some(info) = &probe.tls {
+        parts.push(format!("{} {}", info.version, info.cipher));
+    }
+    if !t.keepalive {
+        parts.push("no keep-alive: a new connection per request".to_string());
+    }
+    if t.tls.as_ref().is_some_and(|c| c.insecure()) {
+        parts.push("certificates NOT verified (--insecure)".to_string());
+    }
+    Some(format!("transport: {}", parts.join("; ")))
 }
 
 /// The interval sink of the CLI: progress line and interval log.
@@ -265,6 +306,11 @@ fn footnote(run: &RunResult, o: &Outcome) -> String {
             .collect();
         lines.push(format!("errors: {}", kinds.join(", ")));
     }
+    if let Ok(s) = reports::summary::Summary::of(run, Some("all")) {
+        if let Some(line) = reports::summary::connections_line(&s) {
+            lines.push(format!("connections: {line}"));
+        }
+    }
     if o.unfinished > 0 {
         lines.push(format!(
             "unfinished: {} requests were sent but had no response when the run ended; counted as errors",
@@ -287,6 +333,16 @@ pub fn nothing_succeeded(run: &RunResult) -> String {
     let e = &run.errors;
     if run.requests == 0 {
         return format!("no request completed against {}", run.target);
+    }
+    if let Some((reason, n)) = e.tls_reasons.iter().max_by_key(|(_, n)| **n) {
+        let why = loadgen::TlsFailure::ALL
+            .iter()
+            .find(|r| r.slug() == reason)
+            .map_or("TLS failed", |r| r.explain());
+        return format!(
+            "no request succeeded against {} ({} requests, {} tls errors, most {n} of them: {why})",
+            run.target, run.requests, e.tls
+        );
     }
     format!(
         "no request succeeded against {} ({} requests: {} connect, {} timeout, {} io, {} unfinished, {} bad status errors); check that the target is up and the scenario's paths and `expect` lists",

@@ -2,6 +2,8 @@
 //! through it) when the scenario names no target (neither `--target` nor `load.target`), so
 //! `napkin load scenarios/twitter.yaml` is a whole demo on a fresh machine. The server gets its own thread and runtime, is seeded to match the
 //! scenario's `user` key space before the first request, and is stopped (drained) after the run.
+//! With `--embedded-tls` it serves HTTPS with a certificate generated at start, which the run
+//! trusts, so the TLS and HTTP/2 path is testable offline.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -70,8 +72,9 @@ pub fn start_target(
         TargetChoice::Url(target) => Ok((target.clone(), None)),
         TargetChoice::Embedded => {
             let plan = SeedPlan::for_scenario(scenario)?;
-            let server =
-                EmbeddedServer::start(plan).map_err(|e| exit::RunFailed(format!("{e:#}")))?;
+            let tls = settings.transport.embedded_tls;
+            let server = EmbeddedServer::start_with(plan, tls)
+                .map_err(|e| exit::RunFailed(format!("{e:#}")))?;
             super::output::note(format_args!(
                 "no target given: started the reference server in-process at {} ({})",
                 server.url(),
@@ -88,6 +91,8 @@ pub fn start_target(
 pub struct EmbeddedServer {
     url: String,
     seed_report: String,
+    /// The self-signed certificate it serves, over TLS.
+    cert_pem: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<Result<(), server::ServerError>>>,
 }
@@ -95,6 +100,17 @@ pub struct EmbeddedServer {
 impl EmbeddedServer {
     /// Seeds the server (blocking until done) and starts serving on a free loopback port.
     pub fn start(plan: SeedPlan) -> anyhow::Result<EmbeddedServer> {
+        EmbeddedServer::start_with(plan, false)
+    }
+
+    /// [`EmbeddedServer::start`], over HTTPS with a new self-signed certificate when `tls`.
+    pub fn start_with(plan: SeedPlan, tls: bool) -> anyhow::Result<EmbeddedServer> {
+        let tls = if tls {
+            Some(server::ServerTls::self_signed().context("starting the embedded server's TLS")?)
+        } else {
+            None
+        };
+        let cert_pem = tls.as_ref().map(|t| t.certificate_pem().to_string());
         let config = server::Config {
             seed_users: plan.users,
             seed_follows: plan.follows,
@@ -109,7 +125,8 @@ impl EmbeddedServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .context("binding the embedded reference server to 127.0.0.1")?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr()?);
         let (tx, rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("napkin-embedded-server".into())
@@ -119,7 +136,7 @@ impl EmbeddedServer {
                     .build()?;
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    server::serve(listener, app, async {
+                    server::serve_with_tls(listener, app, tls, async {
                         let _ = rx.await;
                     })
                     .await
@@ -129,6 +146,7 @@ impl EmbeddedServer {
         Ok(EmbeddedServer {
             url,
             seed_report,
+            cert_pem,
             shutdown: Some(tx),
             thread: Some(thread),
         })
@@ -137,6 +155,11 @@ impl EmbeddedServer {
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The certificate (PEM) it serves over HTTPS; `None` over plain HTTP.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.cert_pem.as_deref()
     }
 
     /// What seeding built, for the start-of-run message.

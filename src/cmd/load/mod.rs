@@ -16,6 +16,7 @@ pub mod output;
 pub mod result;
 pub mod session;
 pub mod settings;
+pub mod transport;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -93,6 +94,39 @@ pub struct LoadArgs {
     /// runs apart (default: scenario-seedS-Nshards-STARTTIME).
     #[arg(long, value_name = "ID", requires = "shard")]
     pub run_id: Option<String>,
+    /// https:// targets: also trust the certificates in this PEM file (several per file, and
+    /// the flag may repeat); the system's roots are always trusted.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+    /// https:// targets: do not verify the server's certificate (said in the summary and kept
+    /// in run.json). Never the default.
+    #[arg(long)]
+    pub insecure: bool,
+    /// https:// targets: present this client certificate (PEM chain) for mutual TLS; needs
+    /// --key.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Connect to ADDR whenever the target is HOST:PORT, as curl does; URL, Host header, SNI
+    /// and the certificate's name stay HOST. May repeat.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// A new connection (and TLS handshake) for every request: measures connection setup.
+    #[arg(long)]
+    pub no_keepalive: bool,
+    /// HTTP/2: ALPN h2 over https://, prior knowledge over http://.
+    #[arg(long)]
+    pub http2: bool,
+    /// With --http2: concurrent streams per connection, as h2load's -m (default 1). Each
+    /// stream carries one request at a time.
+    #[arg(long, value_name = "N")]
+    pub streams: Option<u32>,
+    /// Without a target: serve the in-process reference server over HTTPS with a generated
+    /// self-signed certificate, which the run trusts.
+    #[arg(long)]
+    pub embedded_tls: bool,
 }
 
 /// Runs `napkin load`, stopping early (with results) on Ctrl-C or SIGTERM.
@@ -137,8 +171,9 @@ fn run_load(
         display::banner(
             &session.scenario.name,
             &settings,
-            &session.target,
-            session.factory.actions()
+            &session.plan(&settings)?,
+            session.factory.actions(),
+            &session.probe
         )
     )?;
     if let Some(line) = distributed::announcement(&settings, std::time::SystemTime::now()) {

@@ -12,7 +12,8 @@ use anyhow::Context;
 use estimator::Scenario;
 use loadgen::{ActionTotals, Outcome, RunPlan};
 use reports::{
-    ErrorCounts, RunResult, ScopeResult, ShardInfo, SloOutcome, TimelinePoint, RUN_FORMAT,
+    ErrorCounts, RunResult, ScopeResult, ShardInfo, SloOutcome, TimelinePoint, TlsSummary,
+    RUN_FORMAT,
 };
 
 use super::settings::{Model, Settings};
@@ -43,6 +44,10 @@ pub fn to_run(
         ),
         Model::Closed { users, .. } => ("closed", "none", None, None, Some(part(users))),
     };
+    let streams = plan.transport.protocol.streams() as u32;
+    let mut all = scope("all", &outcome.all)?;
+    all.set_connect(&outcome.connections.connect)
+        .context("encoding the connect histogram")?;
     let mut run = RunResult {
         format: RUN_FORMAT.to_string(),
         scenario: scenario.name.clone(),
@@ -58,15 +63,25 @@ pub fn to_run(
         saturated: false,
         send_lag_us: (!outcome.send_lag.is_empty())
             .then(|| reports::histogram::stats(&outcome.send_lag)),
+        // Lanes (connections x HTTP/2 streams) each carry one request at a time.
         connections_busy: match (connections, outcome.measured.as_secs_f64()) {
             (Some(c), w) if c > 0 && w > 0.0 => {
-                Some(outcome.busy.as_secs_f64() / (f64::from(c) * w))
+                Some(outcome.busy.as_secs_f64() / (f64::from(c * streams) * w))
             }
             _ => None,
         },
+        protocol: plan.transport.protocol.name().to_string(),
+        tls: outcome.connections.tls.as_ref().map(|t| TlsSummary {
+            version: t.version.clone(),
+            cipher: t.cipher.clone(),
+            alpn: t.alpn.clone(),
+            resumed: outcome.connections.resumed,
+        }),
+        insecure: plan.transport.tls.as_ref().is_some_and(|t| t.insecure()),
+        connections_opened: outcome.connections.opened,
         interrupted: outcome.interrupted,
         errors: errors(&outcome.all.errors),
-        all: scope("all", &outcome.all)?,
+        all,
         actions,
         timeline: outcome
             .timeline
@@ -99,6 +114,9 @@ pub fn to_run(
                 .start_at
                 .and(outcome.start_lag)
                 .map(|lag| lag.micros),
+            streams: matches!(plan.transport.protocol, loadgen::Protocol::Http2 { .. })
+                .then_some(streams),
+            no_keepalive: !plan.transport.keepalive,
         },
         shard: settings.run_id.as_ref().map(|run_id| ShardInfo {
             index: Some(shard.index()),
@@ -145,5 +163,11 @@ fn errors(e: &loadgen::ErrorCounts) -> ErrorCounts {
         status: e.status.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
         capture: e.capture,
         unfinished: e.unfinished,
+        tls: e.tls.values().sum(),
+        tls_reasons: e
+            .tls
+            .iter()
+            .map(|(r, n)| (r.slug().to_string(), *n))
+            .collect(),
     }
 }

@@ -12,6 +12,7 @@ use estimator::{Arrivals, LoadModel, Scenario, SloSpec, Stage};
 use loadgen::{ActionInfo, LoadShape, RunPlan, ScheduleSpec, Shard, Target};
 
 use super::distributed;
+use super::transport::TransportSettings;
 use super::LoadArgs;
 
 /// Seed of the request sources when none is given.
@@ -66,6 +67,8 @@ pub struct Settings {
     /// `--run-id`, or one derived from the scenario, seed, shard count and start time; set
     /// when `--shard` is given.
     pub run_id: Option<String>,
+    /// TLS, HTTP/2, keep-alive and `--resolve` (SPEC section 9).
+    pub transport: TransportSettings,
 }
 
 impl Settings {
@@ -101,6 +104,11 @@ impl Settings {
         let shard = distributed::shard(args)?;
         let start_at = distributed::start_at(args, warmup, SystemTime::now())?;
         let run_id = distributed::run_id(args, &scenario.name, seed, start_at)?;
+        let url = match &target {
+            TargetChoice::Url(t) => Some(t),
+            TargetChoice::Embedded => None,
+        };
+        let transport = TransportSettings::resolve(args, url)?;
         let s = Settings {
             scenario_file: args.scenario.clone(),
             target,
@@ -116,6 +124,7 @@ impl Settings {
             shard,
             start_at,
             run_id,
+            transport,
         };
         s.validate()?;
         Ok(s)
@@ -171,6 +180,7 @@ impl Settings {
         &self,
         target: &Target,
         schedule: Option<Arc<dyn ScheduleSpec>>,
+        transport: loadgen::Transport,
     ) -> anyhow::Result<RunPlan> {
         let shape = match (self.model, schedule) {
             (Model::Open { .. }, Some(schedule)) => LoadShape::Open {
@@ -184,6 +194,7 @@ impl Settings {
             },
         };
         let plan = RunPlan {
+            transport,
             target: target.clone(),
             shape,
             measured: self.measured(),
