@@ -251,48 +251,14 @@ pub fn run(
     stop: &StopHandle,
 ) -> Result<Outcome, RunError> {
     plan.validate()?;
-    let addrs = plan.addresses()?;
-    let tls =
-        crate::transport::tls_target(&plan.transport, &plan.target.host).map_err(|reason| {
-            TargetError::Invalid {
-                url: plan.target.url.clone(),
-                reason,
-            }
-        })?;
+    let endpoint = endpoint(plan)?;
     let workers = plan.worker_count();
     let lanes = plan.shard_lanes();
     let streams = plan.transport.protocol.streams();
-    let (launched, wall) = (Instant::now(), SystemTime::now());
-    let (start, wall_start) = match plan.start_at {
-        Some(at) => match at.duration_since(wall) {
-            Ok(ahead) => (launched + ahead, at),
-            Err(_) => {
-                let late = plan.start_lateness(wall)?;
-                (launched.checked_sub(late).unwrap_or(launched), at)
-            }
-        },
-        // Let every worker get going.
-        None => (
-            launched + Duration::from_millis(20),
-            wall + Duration::from_millis(20),
-        ),
-    };
-    let clock = Clock {
-        start,
-        measure_from: start + plan.warmup,
-        end: start + plan.warmup + plan.measured,
-        launched,
-    };
+    let (clock, wall_start) = start_clock(plan)?;
     let shared = Arc::new(Shared {
         clock,
-        endpoint: Endpoint {
-            addrs,
-            host: plan.target.authority.clone(),
-            prefix: plan.target.prefix.clone(),
-            timeout: plan.timeout,
-            tls,
-            keepalive: plan.transport.keepalive,
-        },
+        endpoint,
         shape: plan.shape.clone(),
         factory: factory.clone(),
         shard: plan.shard,
@@ -336,6 +302,53 @@ pub fn run(
     let mut outcome = finish(factory.actions(), clock, started_at, collected);
     outcome.start_lag = lag;
     Ok(outcome)
+}
+
+/// Where and how every lane connects: addresses (`--resolve` or DNS), TLS, keep-alive.
+fn endpoint(plan: &RunPlan) -> Result<Endpoint, RunError> {
+    let addrs = plan.addresses()?;
+    let tls =
+        crate::transport::tls_target(&plan.transport, &plan.target.host).map_err(|reason| {
+            TargetError::Invalid {
+                url: plan.target.url.clone(),
+                reason,
+            }
+        })?;
+    Ok(Endpoint {
+        addrs,
+        host: plan.target.authority.clone(),
+        prefix: plan.target.prefix.clone(),
+        timeout: plan.timeout,
+        tls,
+        keepalive: plan.transport.keepalive,
+    })
+}
+
+/// The run's clock, and the wall-clock time of its offset 0: `--start-at` (ahead, or passed
+/// by at most the warm-up, whose due requests are then skipped), else 20 ms from now, to let
+/// every worker get going.
+fn start_clock(plan: &RunPlan) -> Result<(Clock, SystemTime), RunError> {
+    let (launched, wall) = (Instant::now(), SystemTime::now());
+    let (start, wall_start) = match plan.start_at {
+        Some(at) => match at.duration_since(wall) {
+            Ok(ahead) => (launched + ahead, at),
+            Err(_) => {
+                let late = plan.start_lateness(wall)?;
+                (launched.checked_sub(late).unwrap_or(launched), at)
+            }
+        },
+        None => (
+            launched + Duration::from_millis(20),
+            wall + Duration::from_millis(20),
+        ),
+    };
+    let clock = Clock {
+        start,
+        measure_from: start + plan.warmup,
+        end: start + plan.warmup + plan.measured,
+        launched,
+    };
+    Ok((clock, wall_start))
 }
 
 /// What the collector gathered.

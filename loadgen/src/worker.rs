@@ -102,13 +102,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            let _ = tx.send(Msg::Failed {
-                worker: id,
-                error: format!("could not start a runtime: {e}"),
-            });
-            return;
-        }
+        Err(e) => return failed(id, &tx, format!("could not start a runtime: {e}")),
     };
     let actions = shared.factory.actions().len();
     let recorder = Rc::new(RefCell::new(Recorder::new(actions)));
@@ -130,15 +124,7 @@ pub(crate) fn run_worker(id: usize, lanes: Vec<usize>, shared: Arc<Shared>, tx: 
     let mut h2_conns: std::collections::HashMap<usize, Rc<H2Conn>> = Default::default();
     for (&i, tally) in lanes.iter().zip(&tallies) {
         let global = global_lane(&shared, i);
-        let conn = match shared.h2_streams {
-            None => LaneConn::H1(Conn::new(log.clone())),
-            Some(streams) => {
-                let shared_conn = h2_conns
-                    .entry(i / streams)
-                    .or_insert_with(|| Rc::new(H2Conn::new(log.clone())));
-                LaneConn::H2(crate::http2::H2Lane::new(shared_conn.clone()))
-            }
-        };
+        let conn = lane_conn(&shared, i, &log, &mut h2_conns);
         let source: Rc<RefCell<Box<dyn RequestSource>>> = Rc::new(RefCell::new(
             shared.factory.lane(global, shared.total_lanes, shared.seed),
         ));
@@ -232,6 +218,30 @@ impl Pacing {
                 sent: 0,
             },
             (LoadShape::Open { .. }, None) => unreachable!("open runs have a dispatcher"),
+        }
+    }
+}
+
+/// Tells the collector that worker `id` could not run.
+fn failed(id: usize, tx: &Sender<Msg>, error: String) {
+    let _ = tx.send(Msg::Failed { worker: id, error });
+}
+
+/// Lane `i`'s connection: its own (HTTP/1.1), or a stream of the HTTP/2 connection it shares
+/// with the lanes `i / streams` groups together.
+fn lane_conn(
+    shared: &Shared,
+    i: usize,
+    log: &ConnectLog,
+    h2_conns: &mut std::collections::HashMap<usize, Rc<H2Conn>>,
+) -> LaneConn {
+    match shared.h2_streams {
+        None => LaneConn::H1(Conn::new(log.clone())),
+        Some(streams) => {
+            let conn = h2_conns
+                .entry(i / streams)
+                .or_insert_with(|| Rc::new(H2Conn::new(log.clone())));
+            LaneConn::H2(crate::http2::H2Lane::new(conn.clone()))
         }
     }
 }

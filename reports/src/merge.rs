@@ -75,33 +75,15 @@ pub fn merge(inputs: &[Input], force: bool) -> Result<RunResult, ReportError> {
 
 /// Merges `inputs` (at least one) as `options` say.
 pub fn merge_with(inputs: &[Input], options: &Options) -> Result<RunResult, ReportError> {
-    let force = options.force;
     let first = inputs.first().ok_or_else(|| {
         ReportError::Invalid("nothing to merge: give one or more run files".into())
     })?;
     let shard = crate::shards::check(inputs, options.allow_partial)?;
-    if !force {
-        if let Some(other) = inputs.iter().find(|i| i.run.scenario != first.run.scenario) {
-            return Err(ReportError::Invalid(format!(
-                "{} is scenario {:?} but {} is scenario {:?}; merge runs of one scenario, or pass --force",
-                other.path.display(),
-                other.run.scenario,
-                first.path.display(),
-                first.run.scenario
-            )));
-        }
+    if !options.force {
+        one_scenario(inputs, first)?;
     }
     let starts: Vec<SystemTime> = inputs.iter().map(parse_time).collect::<Result<_, _>>()?;
-    let start = *starts.iter().min().expect("at least one input");
-    let end = inputs
-        .iter()
-        .zip(&starts)
-        .map(|(i, s)| *s + Duration::from_secs_f64(i.run.duration_s.max(0.0)))
-        .max()
-        .expect("at least one input");
-    // To the microsecond, so that 3.506 s does not print as 3.5060000000000002.
-    let window = end.duration_since(start).unwrap_or_default();
-    let duration_s = window.as_micros() as f64 / 1e6;
+    let (start, duration_s) = union_window(inputs, &starts);
     let responses: f64 = inputs
         .iter()
         .map(|i| i.run.achieved_rps * i.run.duration_s)
@@ -189,6 +171,38 @@ fn busy_share(inputs: &[Input]) -> Option<f64> {
         total += capacity;
     }
     (total > 0.0).then(|| busy / total)
+}
+
+/// Refuses inputs of another scenario than the first's.
+fn one_scenario(inputs: &[Input], first: &Input) -> Result<(), ReportError> {
+    match inputs.iter().find(|i| i.run.scenario != first.run.scenario) {
+        Some(other) => Err(ReportError::Invalid(format!(
+            "{} is scenario {:?} but {} is scenario {:?}; merge runs of one scenario, or pass --force",
+            other.path.display(),
+            other.run.scenario,
+            first.path.display(),
+            first.run.scenario
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The union of the inputs' measured windows: its start and its length in seconds (to the
+/// microsecond, so that 3.506 s does not print as 3.5060000000000002).
+fn union_window(inputs: &[Input], starts: &[SystemTime]) -> (SystemTime, f64) {
+    let start = starts
+        .iter()
+        .min()
+        .copied()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let end = inputs
+        .iter()
+        .zip(starts)
+        .map(|(i, s)| *s + Duration::from_secs_f64(i.run.duration_s.max(0.0)))
+        .max()
+        .unwrap_or(start);
+    let window = end.duration_since(start).unwrap_or_default();
+    (start, window.as_micros() as f64 / 1e6)
 }
 
 /// Element-wise maximum of latency summaries: an upper bound of the merged percentiles

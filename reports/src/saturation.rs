@@ -107,11 +107,13 @@ pub fn offered_rps(run: &RunResult) -> Option<f64> {
     }
 }
 
-/// More requests were dropped than there are connections: a backlog. A connection that is
-/// busy when the window closes may be caught one request behind at the boundary without the
-/// run being short of anything; more than one per connection is requests piling up.
+/// More requests were dropped than there are lanes (connections, times HTTP/2 streams): a
+/// backlog. A lane that is busy when the window closes may be caught one request behind at
+/// the boundary without the run being short of anything; more than one per lane is requests
+/// piling up.
 fn backlog(run: &RunResult) -> bool {
-    run.dropped > u64::from(run.settings.connections.unwrap_or(0))
+    let lanes = run.settings.connections.unwrap_or(0) * run.settings.streams.unwrap_or(1);
+    run.dropped > u64::from(lanes)
 }
 
 /// Offered requests of the window that had no response (any status) when the run ended:

@@ -73,10 +73,18 @@ impl Metrics {
             fanout,
             registry: Registry::default(),
         };
+        m.register_http(&mut registry, latency);
+        m.register_store(&mut registry, seed);
+        m.register_fanout(&mut registry);
+        Metrics { registry, ..m }
+    }
+
+    /// Requests, their latency, connections.
+    fn register_http(&self, registry: &mut Registry, latency: Family<RouteLabels, Histogram>) {
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
-            m.requests.clone(),
+            self.requests.clone(),
         );
         registry.register(
             "http_request_duration_seconds",
@@ -86,29 +94,33 @@ impl Metrics {
         registry.register(
             "http_in_flight_requests",
             "Requests being served",
-            m.in_flight.clone(),
+            self.in_flight.clone(),
         );
         registry.register(
             "connections_open",
             "Open client connections",
-            m.connections.clone(),
+            self.connections.clone(),
         );
         registry.register(
             "connections_accepted",
             "Accepted client connections",
-            m.connections_total.clone(),
+            self.connections_total.clone(),
         );
-        registry.register("store_users", "Users in the store", m.users.clone());
-        registry.register("store_tweets", "Tweets in the store", m.tweets.clone());
+    }
+
+    /// What the store holds, and what seeding built.
+    fn register_store(&self, registry: &mut Registry, seed: &SeedReport) {
+        registry.register("store_users", "Users in the store", self.users.clone());
+        registry.register("store_tweets", "Tweets in the store", self.tweets.clone());
         registry.register(
             "store_follows",
             "Follow edges in the store",
-            m.follows.clone(),
+            self.follows.clone(),
         );
         registry.register(
             "store_celebrities",
             "Authors pulled at read time (hybrid)",
-            m.celebrities.clone(),
+            self.celebrities.clone(),
         );
         let seeded: Gauge = Gauge::default();
         seeded.set(seed.home_entries as i64);
@@ -124,7 +136,11 @@ impl Metrics {
             "Time taken to seed the store",
             seconds,
         );
-        let f = &m.fanout;
+    }
+
+    /// The timeline strategies' work: fan-out on write and merging on read.
+    fn register_fanout(&self, registry: &mut Registry) {
+        let f = &self.fanout;
         registry.register(
             "fanout_entries_written",
             "Tweet ids written into home timelines (push, follow backfill)",
@@ -153,9 +169,8 @@ impl Metrics {
         registry.register(
             "timeline_authors_merged_per_read",
             "Authors merged at read time per home timeline read",
-            m.authors_per_read.clone(),
+            self.authors_per_read.clone(),
         );
-        Metrics { registry, ..m }
     }
 
     /// Registers the durable tier's metrics (cache, store).

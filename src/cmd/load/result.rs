@@ -29,32 +29,18 @@ pub fn to_run(
     for a in &outcome.actions {
         actions.insert(a.info.name.clone(), scope(&a.info.name, &a.totals)?);
     }
-    let shard = settings.shard;
-    let part = |total: u32| shard.share(total as usize) as u32;
-    let (model, arrivals, target_rps, connections, concurrency) = match settings.model {
-        Model::Open { rate } => (
-            "open",
-            match settings.arrivals {
-                estimator::Arrivals::Uniform => "uniform",
-                estimator::Arrivals::Poisson => "poisson",
-            },
-            Some(rate / f64::from(shard.count())),
-            Some(part(settings.connections)),
-            None,
-        ),
-        Model::Closed { users, .. } => ("closed", "none", None, None, Some(part(users))),
-    };
-    let streams = plan.transport.protocol.streams() as u32;
+    let shape = Shape::of(settings);
     let mut all = scope("all", &outcome.all)?;
     all.set_connect(&outcome.connections.connect)
         .context("encoding the connect histogram")?;
+    let shard = settings.shard;
     let mut run = RunResult {
         format: RUN_FORMAT.to_string(),
         scenario: scenario.name.clone(),
         target: plan.target.url.clone(),
-        model: model.to_string(),
-        arrivals: arrivals.to_string(),
-        target_rps,
+        model: shape.model.to_string(),
+        arrivals: shape.arrivals.to_string(),
+        target_rps: shape.target_rps,
         started_at: humantime::format_rfc3339_millis(outcome.started_at).to_string(),
         duration_s: outcome.measured.as_secs_f64(),
         requests: outcome.all.requests,
@@ -63,13 +49,7 @@ pub fn to_run(
         saturated: false,
         send_lag_us: (!outcome.send_lag.is_empty())
             .then(|| reports::histogram::stats(&outcome.send_lag)),
-        // Lanes (connections x HTTP/2 streams) each carry one request at a time.
-        connections_busy: match (connections, outcome.measured.as_secs_f64()) {
-            (Some(c), w) if c > 0 && w > 0.0 => {
-                Some(outcome.busy.as_secs_f64() / (f64::from(c * streams) * w))
-            }
-            _ => None,
-        },
+        connections_busy: busy_share(&shape, plan, outcome),
         protocol: plan.transport.protocol.name().to_string(),
         tls: outcome.connections.tls.as_ref().map(|t| TlsSummary {
             version: t.version.clone(),
@@ -89,35 +69,7 @@ pub fn to_run(
             .map(|p| timeline_point(p, &outcome.actions))
             .collect(),
         slo: SloOutcome::default(),
-        settings: reports::Settings {
-            scenario_file: Some(settings.scenario_file.display().to_string()),
-            connections,
-            concurrency,
-            warmup_s: settings.warmup.as_secs_f64(),
-            timeout_s: plan.timeout.as_secs_f64(),
-            seed: Some(plan.seed),
-            late: outcome.late,
-            late_idle: (model == "open").then_some(outcome.late_idle),
-            deferred: outcome.deferred,
-            offered: outcome.offered,
-            unsent: 0,
-            unfinished: outcome.unfinished,
-            mix: outcome
-                .actions
-                .iter()
-                .map(|a| (a.info.name.clone(), a.info.weight))
-                .collect(),
-            start_at: settings
-                .start_at
-                .map(|t| humantime::format_rfc3339_millis(t).to_string()),
-            start_lag_us: settings
-                .start_at
-                .and(outcome.start_lag)
-                .map(|lag| lag.micros),
-            streams: matches!(plan.transport.protocol, loadgen::Protocol::Http2 { .. })
-                .then_some(streams),
-            no_keepalive: !plan.transport.keepalive,
-        },
+        settings: run_settings(settings, &shape, plan, outcome),
         shard: settings.run_id.as_ref().map(|run_id| ShardInfo {
             index: Some(shard.index()),
             count: shard.count(),
@@ -127,6 +79,91 @@ pub fn to_run(
     };
     run.saturated = reports::saturation::is_saturated(&run);
     Ok(run)
+}
+
+/// The load model's fields of a run file: a shard's part of the rate, connections or users.
+struct Shape {
+    model: &'static str,
+    arrivals: &'static str,
+    target_rps: Option<f64>,
+    connections: Option<u32>,
+    concurrency: Option<u32>,
+}
+
+impl Shape {
+    fn of(settings: &Settings) -> Shape {
+        let shard = settings.shard;
+        let part = |total: u32| shard.share(total as usize) as u32;
+        match settings.model {
+            Model::Open { rate } => Shape {
+                model: "open",
+                arrivals: match settings.arrivals {
+                    estimator::Arrivals::Uniform => "uniform",
+                    estimator::Arrivals::Poisson => "poisson",
+                },
+                target_rps: Some(rate / f64::from(shard.count())),
+                connections: Some(part(settings.connections)),
+                concurrency: None,
+            },
+            Model::Closed { users, .. } => Shape {
+                model: "closed",
+                arrivals: "none",
+                target_rps: None,
+                connections: None,
+                concurrency: Some(part(users)),
+            },
+        }
+    }
+}
+
+/// Open model: the share of the window the lanes (connections x HTTP/2 streams, each with one
+/// request at a time) spent waiting on the target.
+fn busy_share(shape: &Shape, plan: &RunPlan, outcome: &Outcome) -> Option<f64> {
+    let streams = plan.transport.protocol.streams() as u32;
+    match (shape.connections, outcome.measured.as_secs_f64()) {
+        (Some(c), w) if c > 0 && w > 0.0 => {
+            Some(outcome.busy.as_secs_f64() / (f64::from(c * streams) * w))
+        }
+        _ => None,
+    }
+}
+
+/// The `settings` block: how the run was made, and its counts beyond the SPEC's.
+fn run_settings(
+    settings: &Settings,
+    shape: &Shape,
+    plan: &RunPlan,
+    outcome: &Outcome,
+) -> reports::Settings {
+    let http2 = matches!(plan.transport.protocol, loadgen::Protocol::Http2 { .. });
+    reports::Settings {
+        scenario_file: Some(settings.scenario_file.display().to_string()),
+        connections: shape.connections,
+        concurrency: shape.concurrency,
+        warmup_s: settings.warmup.as_secs_f64(),
+        timeout_s: plan.timeout.as_secs_f64(),
+        seed: Some(plan.seed),
+        late: outcome.late,
+        late_idle: (shape.model == "open").then_some(outcome.late_idle),
+        deferred: outcome.deferred,
+        offered: outcome.offered,
+        unsent: 0,
+        unfinished: outcome.unfinished,
+        mix: outcome
+            .actions
+            .iter()
+            .map(|a| (a.info.name.clone(), a.info.weight))
+            .collect(),
+        start_at: settings
+            .start_at
+            .map(|t| humantime::format_rfc3339_millis(t).to_string()),
+        start_lag_us: settings
+            .start_at
+            .and(outcome.start_lag)
+            .map(|lag| lag.micros),
+        streams: http2.then_some(plan.transport.protocol.streams() as u32),
+        no_keepalive: !plan.transport.keepalive,
+    }
 }
 
 /// A timeline point with its interval histograms (already encoded by the engine) in base64.
