@@ -4,13 +4,13 @@
 # p99 <= 100ms, error_rate <= 1%) pinned to core 1 with one generator thread. Prints max_rps,
 # the number of steps and the total time, then checks the result with plain `napkin load`
 # runs at 0.9x and 1.1x the found rate, which should pass and fail the SLO.
-# Knobs: STEP (10s), WARMUP (2s), FROM (500), PRECISION (2%), CHECK_SECS (12), USERS (100000).
+# Knobs: STEP (10s), WARMUP (2s), FROM (100), PRECISION (2%), CHECK_SECS (12), USERS (100000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STEP=${STEP:-10s}
 WARMUP=${WARMUP:-2s}
-FROM=${FROM:-500}
+FROM=${FROM:-100}
 PRECISION=${PRECISION:-2%}
 CHECK_SECS=${CHECK_SECS:-12}
 USERS=${USERS:-100000}

@@ -26,6 +26,15 @@ pub(crate) use tweets::TweetTable;
 /// Pushed home timelines keep only the newest entries, as large services do.
 pub const HOME_CAP: usize = 800;
 
+/// A pushed home timeline may hold this many ids beyond [`HOME_CAP`] before it is trimmed
+/// (amortised trimming); reads see the newest [`HOME_CAP`] only.
+pub(crate) const HOME_SLACK: usize = HOME_CAP / 2;
+
+/// The part of a pushed home timeline that reads see: its newest [`HOME_CAP`] ids.
+pub(crate) fn visible_home(home: &[u32]) -> &[u32] {
+    &home[home.len().saturating_sub(HOME_CAP)..]
+}
+
 /// Why a store operation was refused; the API maps each to a status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {

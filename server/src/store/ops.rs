@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{
     internal_id, put_slot, sorted_insert, sorted_remove, Store, StoreError, Text, Tweet, TweetView,
-    User, HOME_CAP,
+    User, HOME_CAP, HOME_SLACK,
 };
 use crate::config::Strategy;
 
@@ -237,6 +237,17 @@ impl Store {
         self.trim_home(home);
     }
 
+    /// [`Store::trim_home`], but only once the list is [`HOME_SLACK`] past the cap: trimming a
+    /// full timeline on every fanned-out tweet moved its whole 800 ids each time (a celebrity's
+    /// post, fanned out to most users, then held the shard locks for tens of milliseconds).
+    /// Reads see the newest [`HOME_CAP`] ids only ([`visible_home`]), so nothing changes for
+    /// them.
+    pub(crate) fn trim_home_lazily(&self, home: &mut Vec<u32>) {
+        if home.len() > HOME_CAP + HOME_SLACK {
+            self.trim_home(home);
+        }
+    }
+
     pub(crate) fn trim_home(&self, home: &mut Vec<u32>) {
         if home.len() > HOME_CAP {
             let excess = home.len() - HOME_CAP;
@@ -298,7 +309,7 @@ impl Store {
                     if let Some(Some(user)) = guard.get_mut(slot) {
                         if sorted_insert(&mut user.home, tid) {
                             written += 1;
-                            self.trim_home(&mut user.home);
+                            self.trim_home_lazily(&mut user.home);
                         }
                     }
                 }

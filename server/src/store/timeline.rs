@@ -3,7 +3,7 @@
 //! in posting order, so "newest first" is "largest id first" and `before` is an id bound.
 
 use super::ops::view;
-use super::{internal_id, Store, StoreError, TweetView, HOME_CAP};
+use super::{internal_id, visible_home, Store, StoreError, TweetView, HOME_CAP};
 use crate::config::Strategy;
 
 /// One page of a timeline, newest first; `next` is the `before` value of the following page.
@@ -108,7 +108,9 @@ impl Store {
             .with_user(uid, |u| {
                 let pushed: Vec<u32> = match self.strategy {
                     Strategy::Pull => Vec::new(),
-                    _ => newest_below(pushed.unwrap_or(&u.home), bound, take).collect(),
+                    _ => {
+                        newest_below(pushed.unwrap_or(visible_home(&u.home)), bound, take).collect()
+                    }
                 };
                 let pulled = match self.strategy {
                     Strategy::Push => Vec::new(),
