@@ -107,13 +107,19 @@ pub fn offered_rps(run: &RunResult) -> Option<f64> {
     }
 }
 
-/// More requests were dropped than there are lanes (connections, times HTTP/2 streams): a
-/// backlog. A lane that is busy when the window closes may be caught one request behind at
-/// the boundary without the run being short of anything; more than one per lane is requests
-/// piling up.
+/// The run dropped a backlog: more requests than it has lanes (connections, times HTTP/2
+/// streams) *and* more than [`SHORTFALL`] of the offered requests. Dropped requests are the
+/// queue waiting for a lane when the window closed. A lane busy at the boundary may be caught
+/// one request behind without the run being short of anything; and near the knee a short
+/// queue comes and goes (at 6,000/s, 16 connections and a p99 of 40 ms, one window in three
+/// closed on ~70 queued requests, 12 ms of traffic) while its waits are in the latency
+/// already. More than 2% of the window's requests still queued is the generator falling
+/// behind: the same tolerance as the achieved rate's.
 fn backlog(run: &RunResult) -> bool {
     let lanes = run.settings.connections.unwrap_or(0) * run.settings.streams.unwrap_or(1);
-    run.dropped > u64::from(lanes)
+    let offered = run.settings.offered.unwrap_or(run.requests + run.dropped);
+    let tolerated = (offered as f64 * SHORTFALL) as u64;
+    run.dropped > u64::from(lanes).max(tolerated)
 }
 
 /// Offered requests of the window that had no response (any status) when the run ended:

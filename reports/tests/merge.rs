@@ -169,8 +169,8 @@ fn merging_adds_every_count_of_the_run_and_its_settings() {
     a.errors.unfinished = 3;
     a.errors.total += 3;
     a.settings.unfinished = 3;
-    a.settings.offered = Some(a.requests + 40);
-    a.dropped = 40;
+    a.settings.offered = Some(a.requests + 400);
+    a.dropped = 400;
     a.settings.late = 7;
     a.settings.deferred = 2;
     a.settings.connections = Some(8);
@@ -187,9 +187,9 @@ fn merging_adds_every_count_of_the_run_and_its_settings() {
         false,
     )
     .unwrap();
-    assert_eq!(m.dropped, 42);
+    assert_eq!(m.dropped, 402);
     assert_eq!(m.requests, a.requests + b.requests);
-    assert_eq!(m.settings.offered, Some(m.requests + 42));
+    assert_eq!(m.settings.offered, Some(m.requests + 402));
     assert_eq!(m.errors.unfinished, 8);
     assert_eq!(m.settings.unfinished, m.errors.unfinished);
     assert_eq!(m.errors.total, a.errors.total + b.errors.total);
@@ -201,7 +201,7 @@ fn merging_adds_every_count_of_the_run_and_its_settings() {
     assert_eq!(m.settings.connections, Some(12));
     assert!(
         m.saturated,
-        "dropped requests make the merged run saturated"
+        "a backlog (more than the connections and 2% of offered) makes the merged run saturated"
     );
 }
 

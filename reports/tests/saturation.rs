@@ -34,11 +34,13 @@ fn a_backlog_or_a_real_shortfall_saturates_an_open_run() {
         "2.2% short, 4% unanswered"
     );
     assert!(
-        run_with(17, 0, 0.0, 0.1).saturated,
-        "more dropped than connections"
+        run_with(120, 0, 0.0, 0.1).saturated,
+        "dropped more than connections and more than 2% of 5,120 offered"
     );
     // Boundary drops: a connection caught one request behind when the window closed.
     assert!(!run_with(16, 0, 0.0, 0.1).saturated);
+    // A short queue at the close: more than the connections, 1.9% of 5,097 offered.
+    assert!(!run_with(97, 0, 0.0, 0.1).saturated);
     // Short only by the pipeline: a window without warm-up, a slow target that answered
     // its last requests in the grace; nothing was left unanswered.
     assert!(!run_with(0, 0, 0.06, 0.1).saturated);

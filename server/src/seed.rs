@@ -15,7 +15,7 @@ use rand_distr::Zipf;
 
 use crate::config::{Config, Strategy};
 use crate::store::{
-    ops::now_ms, FanoutCounters, Store, Text, Tweet, TweetTable, User, HOME_CAP, TEXTS,
+    ops::now_ms, FanoutCounters, Store, Text, Tweet, TweetTable, User, HOME_CAP, HOME_ROOM, TEXTS,
 };
 use crate::ServerError;
 
@@ -215,7 +215,7 @@ fn gen_homes(n: usize, t: usize, followees: &[Vec<u32>], celebrities: &[u32]) ->
                 continue;
             }
             let skip = total.saturating_sub(HOME_CAP);
-            home.reserve_exact(total - skip);
+            home.reserve_exact(HOME_ROOM.max(total - skip));
             let mut index = skip / p * p;
             for k in skip / p..t {
                 for &v in &pushed {

@@ -27,8 +27,13 @@ pub(crate) use tweets::TweetTable;
 pub const HOME_CAP: usize = 800;
 
 /// A pushed home timeline may hold this many ids beyond [`HOME_CAP`] before it is trimmed
-/// (amortised trimming); reads see the newest [`HOME_CAP`] only.
-pub(crate) const HOME_SLACK: usize = HOME_CAP / 2;
+/// (amortised trimming); reads see the newest [`HOME_CAP`] only. Small enough that a home
+/// allocated for 500 seeded ids and doubled once still never reallocates.
+pub(crate) const HOME_SLACK: usize = HOME_CAP / 8;
+
+/// Room a pushed home timeline needs at most: [`HOME_CAP`] + [`HOME_SLACK`] + the insert that
+/// triggers a trim. The seed reserves it, so the first fan-outs do not reallocate every home.
+pub(crate) const HOME_ROOM: usize = HOME_CAP + HOME_SLACK + 1;
 
 /// The part of a pushed home timeline that reads see: its newest [`HOME_CAP`] ids.
 pub(crate) fn visible_home(home: &[u32]) -> &[u32] {
@@ -240,6 +245,12 @@ pub(crate) fn internal_id(id: u64) -> Option<u32> {
 
 /// Inserts into a sorted vector; false if already present.
 pub(crate) fn sorted_insert(v: &mut Vec<u32>, x: u32) -> bool {
+    // New tweets carry the largest id so far: appending is the common case, and it touches
+    // only the tail of the list (a binary search misses the cache several times).
+    if v.last().is_none_or(|&last| last < x) {
+        v.push(x);
+        return true;
+    }
     match v.binary_search(&x) {
         Ok(_) => false,
         Err(pos) => {
