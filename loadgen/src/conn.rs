@@ -10,7 +10,8 @@
 //! and body channels at ~60% of the generator's user-space instructions per request; the
 //! generator's job is to spend as little CPU per request as wrk does.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -79,10 +80,39 @@ pub(crate) struct Conn {
     rbuf: BytesMut,
     wbuf: Vec<u8>,
     next_addr: usize,
-    /// The request timeout, re-armed for every request (no timer allocation per request).
-    timeout: Option<Pin<Box<tokio::time::Sleep>>>,
+    deadline: Deadline,
     /// When the last exchange on `stream` ended.
     last_used: Option<std::time::Instant>,
+}
+
+/// A lane's request timeout, re-armed for every request (no timer allocation per request).
+#[derive(Default)]
+pub(crate) struct Deadline(Option<Pin<Box<tokio::time::Sleep>>>);
+
+impl Deadline {
+    /// Runs `exchange` within `timeout`. Running out of time is a timeout once `exchange` has
+    /// set `connected` (it has its connection), a connect error before.
+    pub(crate) async fn run(
+        &mut self,
+        timeout: Duration,
+        connected: &Cell<bool>,
+        exchange: impl Future<Output = Result<Reply, ErrorKind>>,
+    ) -> Result<Reply, ErrorKind> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let timer = self
+            .0
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        timer.as_mut().reset(deadline);
+        tokio::select! {
+            biased;
+            r = exchange => r,
+            _ = timer.as_mut() => Err(if connected.get() {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Connect
+            }),
+        }
+    }
 }
 
 /// A lane's connection: its own HTTP/1.1 connection, or its stream slot on a shared HTTP/2
@@ -138,7 +168,7 @@ impl Conn {
             rbuf: BytesMut::with_capacity(8 * 1024),
             wbuf: Vec::with_capacity(512),
             next_addr: 0,
-            timeout: None,
+            deadline: Deadline::default(),
             last_used: None,
         }
     }
@@ -151,19 +181,11 @@ impl Conn {
         req: PreparedRequest,
         want_body: bool,
     ) -> Result<Reply, ErrorKind> {
-        let deadline = tokio::time::Instant::now() + ep.timeout;
-        let mut timer = self
-            .timeout
-            .take()
-            .unwrap_or_else(|| Box::pin(tokio::time::sleep_until(deadline)));
-        timer.as_mut().reset(deadline);
-        let mut connected = false;
-        let result = tokio::select! {
-            biased;
-            r = self.exchange_inner(ep, &req, want_body, &mut connected) => r,
-            _ = timer.as_mut() => Err(if connected { ErrorKind::Timeout } else { ErrorKind::Connect }),
-        };
-        self.timeout = Some(timer);
+        let mut deadline = std::mem::take(&mut self.deadline);
+        let connected = Cell::new(false);
+        let exchange = self.exchange_inner(ep, &req, want_body, &connected);
+        let result = deadline.run(ep.timeout, &connected, exchange).await;
+        self.deadline = deadline;
         if result.is_err() {
             self.stream = None;
         }
@@ -188,7 +210,7 @@ impl Conn {
         ep: &Endpoint,
         req: &PreparedRequest,
         want_body: bool,
-        connected: &mut bool,
+        connected: &Cell<bool>,
     ) -> Result<Reply, ErrorKind> {
         encode(&mut self.wbuf, ep, req)?;
         self.drop_if_closed_while_idle();
@@ -202,10 +224,10 @@ impl Conn {
             let fresh = self.stream.is_none();
             if fresh {
                 // A stalled (re)connect, also on the retry, is a connect error.
-                *connected = false;
+                connected.set(false);
                 self.connect(ep).await?;
             }
-            *connected = true;
+            connected.set(true);
             match self.round_trip(ep, head_only, want_body).await {
                 Err(Stale) if retryable && !fresh && attempt == 0 => {
                     self.stream = None;

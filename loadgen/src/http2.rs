@@ -9,7 +9,7 @@
 //! and received data is released as it is read.
 
 use std::cell::{Cell, RefCell};
-use std::pin::Pin;
+
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
@@ -18,7 +18,7 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use hyper::header::{self, HeaderName};
 use hyper::Method;
 
-use crate::conn::{ConnectLog, Endpoint, Reply};
+use crate::conn::{ConnectLog, Deadline, Endpoint, Reply};
 use crate::record::ErrorKind;
 use crate::source::PreparedRequest;
 use crate::tls::TlsFailure;
@@ -125,7 +125,7 @@ pub(crate) struct H2Lane {
     mine: Option<(u64, SendRequest<Bytes>)>,
     /// The target's scheme and authority, parsed on first use.
     base: Option<(Scheme, Authority)>,
-    timeout: Option<Pin<Box<tokio::time::Sleep>>>,
+    deadline: Deadline,
 }
 
 /// The stream failed before any response arrived, in a way that allows a retry on a new
@@ -138,7 +138,7 @@ impl H2Lane {
             conn,
             mine: None,
             base: None,
-            timeout: None,
+            deadline: Deadline::default(),
         }
     }
 
@@ -150,19 +150,11 @@ impl H2Lane {
         req: PreparedRequest,
         want_body: bool,
     ) -> Result<Reply, ErrorKind> {
-        let deadline = tokio::time::Instant::now() + ep.timeout;
-        let mut timer = self
-            .timeout
-            .take()
-            .unwrap_or_else(|| Box::pin(tokio::time::sleep_until(deadline)));
-        timer.as_mut().reset(deadline);
-        let mut connected = false;
-        let result = tokio::select! {
-            biased;
-            r = self.exchange_inner(ep, &req, want_body, &mut connected) => r,
-            _ = timer.as_mut() => Err(if connected { ErrorKind::Timeout } else { ErrorKind::Connect }),
-        };
-        self.timeout = Some(timer);
+        let mut deadline = std::mem::take(&mut self.deadline);
+        let connected = Cell::new(false);
+        let exchange = self.exchange_inner(ep, &req, want_body, &connected);
+        let result = deadline.run(ep.timeout, &connected, exchange).await;
+        self.deadline = deadline;
         if !ep.keepalive || matches!(result, Err(ErrorKind::Io | ErrorKind::Tls(_))) {
             if let Some((id, _)) = self.mine.take() {
                 self.conn.drop_connection(id);
@@ -176,7 +168,7 @@ impl H2Lane {
         ep: &Endpoint,
         req: &PreparedRequest,
         want_body: bool,
-        connected: &mut bool,
+        connected: &Cell<bool>,
     ) -> Result<Reply, ErrorKind> {
         let retryable = req.method.is_idempotent();
         if self.base.is_none() {
@@ -191,9 +183,9 @@ impl H2Lane {
         let base = self.base.clone().expect("just set");
         for attempt in 0..2 {
             let request = build_request(ep, &base, req)?;
-            *connected = false;
+            connected.set(false);
             let fresh = self.handle(ep).await?;
-            *connected = true;
+            connected.set(true);
             let (_, send) = self.mine.as_mut().expect("just set");
             match round_trip(send, ep, request, &req.body, want_body).await {
                 Err(Stale) => {
