@@ -593,3 +593,25 @@ fn several_runs_per_side_are_samples() {
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(stdout(&o).contains("verdict: PASS"), "{}", stdout(&o));
 }
+
+#[test]
+fn a_capacity_result_given_where_a_run_belongs_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let capacity = dir.path().join("capacity.json");
+    std::fs::write(&capacity, r#"{"format": "napkin-capacity/1", "steps": []}"#).unwrap();
+    let c = s(&capacity);
+    let merged = dir.path().join("merged.json");
+    let merge = vec!["merge", c, c, "--output", s(&merged)];
+    for args in [vec!["compare", c, c], vec!["check", c], merge] {
+        let o = napkin(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("a capacity result (napkin-capacity/1), not a run")
+                && err.contains("napkin load --out")
+                && !err.contains("re-run"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!merged.exists());
+}

@@ -116,12 +116,18 @@ const HEADER: [&str; 7] = [
 
 /// The method in one line: samples, test, alpha, adjustment.
 fn method(c: &Comparison) -> String {
-    format!(
-        "{}; p-values adjusted for the {} metrics tested (Hochberg), so alpha bounds \
-         the chance of any false alarm",
-        design(c),
-        c.tests
-    )
+    match c.tests {
+        0 => format!(
+            "{}; no metric had enough samples to be tested, so none can regress",
+            design(c)
+        ),
+        1 => format!("{}; one metric tested", design(c)),
+        n => format!(
+            "{}; p-values adjusted for the {n} metrics tested (Hochberg), so alpha bounds \
+             the chance of any false alarm",
+            design(c)
+        ),
+    }
 }
 
 fn design(c: &Comparison) -> String {

@@ -17,6 +17,13 @@ pub fn read_run(path: &Path) -> Result<RunResult, ReportError> {
 /// [`read_run`] on text already read; `path` is only used in messages.
 pub fn parse_run(path: &Path, text: &str) -> Result<RunResult, ReportError> {
     let value = versioned(path, text, RUN_FORMAT, "napkin run file", |found| {
+        if found == crate::capacity::CAPACITY_FORMAT {
+            return ReportError::Invalid(format!(
+                "{}: a capacity result ({found}), not a run; `napkin report` renders it, while \
+                 compare, check and merge take runs written by `napkin load --out`",
+                path.display()
+            ));
+        }
         ReportError::Format {
             path: path.into(),
             found: found.to_string(),

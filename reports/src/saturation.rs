@@ -152,16 +152,9 @@ pub fn is_saturated(run: &RunResult) -> bool {
     backlog(run) || (short && unanswered_share > SHORTFALL)
 }
 
-/// The bottleneck of a saturated run (`None` when it is not saturated).
-pub fn assess(run: &RunResult) -> Result<Option<Assessment>, ReportError> {
-    if !run.saturated {
-        return Ok(None);
-    }
-    let service = decode_or_empty("all.service_histogram", &run.all.service_histogram)?;
-    let connections = f64::from(run.settings.connections.unwrap_or(1).max(1));
-    let busy = busy_share(run).unwrap_or(0.0);
-    let offered = offered_rps(run).unwrap_or(0.0);
-    let shortfall = if run.dropped > 0 {
+/// How far the run fell short: requests never sent, or the achieved rate.
+fn shortfall_words(run: &RunResult, offered: f64) -> String {
+    if run.dropped > 0 {
         format!(
             "{} of {} offered requests were never sent",
             fmt_count(run.dropped),
@@ -173,7 +166,39 @@ pub fn assess(run: &RunResult) -> Result<Option<Assessment>, ReportError> {
             fmt_rps(run.achieved_rps),
             fmt_rps(offered)
         )
-    };
+    }
+}
+
+/// A saturated run in which no request got any response: the target is not slow but absent.
+fn unanswered_words(run: &RunResult, shortfall: &str) -> String {
+    let e = &run.errors;
+    format!(
+        "saturated: {shortfall}. The target answered no request ({} connect, {} timeout, {} io, \
+         {} tls errors): it is down, unreachable or refusing connections, not slow.",
+        fmt_count(e.connect),
+        fmt_count(e.timeout),
+        fmt_count(e.io),
+        fmt_count(e.tls)
+    )
+}
+
+/// The bottleneck of a saturated run (`None` when it is not saturated).
+pub fn assess(run: &RunResult) -> Result<Option<Assessment>, ReportError> {
+    if !run.saturated {
+        return Ok(None);
+    }
+    let service = decode_or_empty("all.service_histogram", &run.all.service_histogram)?;
+    let connections = f64::from(run.settings.connections.unwrap_or(1).max(1));
+    let busy = busy_share(run).unwrap_or(0.0);
+    let offered = offered_rps(run).unwrap_or(0.0);
+    let shortfall = shortfall_words(run, offered);
+    if service.is_empty() {
+        return Ok(Some(Assessment {
+            bottleneck: Bottleneck::Target,
+            busy,
+            explanation: unanswered_words(run, &shortfall),
+        }));
+    }
     let service_p99 = fmt_us(run.all.service_us.p99 as f64);
     let lag = run
         .send_lag_us
@@ -190,12 +215,7 @@ pub fn assess(run: &RunResult) -> Result<Option<Assessment>, ReportError> {
             ),
         )
     } else {
-        let per_conn = if service.is_empty() {
-            0.0
-        } else {
-            1e6 / service.mean()
-        };
-        let ceiling = per_conn * connections;
+        let ceiling = 1e6 / service.mean() * connections;
         let hint = if ceiling > 0.0 && ceiling < offered * 1.1 {
             format!(
                 " {} connections at a mean service time of {} carry at most {}: if the target \

@@ -133,3 +133,21 @@ fn runs_written_before_dropped_and_saturated_existed_still_load() {
     assert_eq!((run.dropped, run.saturated), (0, false));
     assert_eq!(run.settings.unsent, 3);
 }
+
+#[test]
+fn a_target_that_answered_nothing_is_called_absent_not_slow() {
+    // A target that refuses connections: every request a connect error, no service time.
+    let mut run = run_with(900, 0, 0.3, 0.002);
+    run.all.service_histogram = String::new();
+    run.errors = Default::default();
+    run.errors.connect = 5_000;
+    let absent = assess(&run).unwrap().unwrap();
+    assert_eq!(absent.bottleneck, Bottleneck::Target);
+    assert!(
+        absent.explanation.contains(
+            "The target answered no request (5,000 connect, 0 timeout, 0 io, 0 tls errors)"
+        ) && !absent.explanation.contains("could not keep up"),
+        "{}",
+        absent.explanation
+    );
+}
