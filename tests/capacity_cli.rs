@@ -8,7 +8,7 @@ mod load_support;
 
 use std::time::Duration;
 
-use load_support::{napkin_cmd as napkin, read_json, Http};
+use load_support::{napkin_cmd as napkin, read_json, wait_for, Http};
 
 /// One action, 8 connections, SLO p99 <= 100 ms and error rate <= 1%.
 fn scenario(dir: &tempfile::TempDir, slo: bool) -> String {
@@ -319,11 +319,9 @@ fn sigterm_ends_a_search_with_exit_3_and_the_steps_so_far() {
         .unwrap();
     // Signal handlers are in place once the first step runs (the server sees requests).
     let seen = server.requests.clone();
-    let give_up = std::time::Instant::now() + Duration::from_secs(60);
-    while seen.load(std::sync::atomic::Ordering::SeqCst) < 20 {
-        assert!(std::time::Instant::now() < give_up, "no step started");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for("the first step's requests", Duration::from_secs(60), || {
+        seen.load(std::sync::atomic::Ordering::SeqCst) >= 20
+    });
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

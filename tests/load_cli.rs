@@ -6,7 +6,7 @@ mod load_support;
 use std::time::Duration;
 
 use clap::Parser;
-use load_support::{napkin, read_json, scenario, Http};
+use load_support::{napkin, read_json, scenario, wait_for, Http};
 use napkin::cmd::load::LoadArgs;
 
 fn load_args(args: &[&str]) -> LoadArgs {
@@ -266,18 +266,6 @@ fn scenario_problems_exit_2() {
     assert!(text.contains("request:"), "{text}");
 }
 
-/// Polls `cond` every 5 ms for up to 30 s; panics naming `what` if it never holds.
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    let give_up = std::time::Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(
-            std::time::Instant::now() < give_up,
-            "gave up waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn a_stopped_run_writes_an_interrupted_result() {
     let server = Http::start(200);
@@ -295,7 +283,7 @@ fn a_stopped_run_writes_an_interrupted_result() {
     let trigger = stop.clone();
     let seen = server.requests.clone();
     let stopper = std::thread::spawn(move || {
-        wait_for("50 requests", || {
+        wait_for("50 requests", Duration::from_secs(30), || {
             seen.load(std::sync::atomic::Ordering::SeqCst) >= 50
         });
         trigger.stop();
@@ -339,7 +327,7 @@ fn signal_ends_the_run_with_results(signal: &str) {
     let mut banner = String::new();
     stdout.read_line(&mut banner).unwrap();
     assert!(banner.starts_with("napkin load:"), "{banner}");
-    wait_for("50 requests", || {
+    wait_for("50 requests", Duration::from_secs(30), || {
         server.requests.load(std::sync::atomic::Ordering::SeqCst) >= 50
     });
     let sent = std::process::Command::new("kill")

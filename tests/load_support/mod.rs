@@ -181,3 +181,16 @@ pub fn napkin_cmd(args: &[&str]) -> (u8, String) {
 pub fn read_json(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// Polls `cond` every 5 ms for up to `budget`; panics naming `what` if it never holds. Tests
+/// wait on conditions, never on a sleep that hopes the condition came true.
+pub fn wait_for(what: &str, budget: Duration, cond: impl Fn() -> bool) {
+    let give_up = std::time::Instant::now() + budget;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
