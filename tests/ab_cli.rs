@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use gate_support::{napkin, s, scenario, DelayServer};
+use gate_support::{napkin, s, scenario, Http};
 
 /// One-second runs, no warm-up: the rounds, not the runs, are what is tested here.
 const SHORT: &str = "  rate: 100\n  duration: 1s\n  warmup: 0s\n  connections: 4\n  timeout: 2s\n";
@@ -23,10 +23,7 @@ fn started(dir: &Path, name: &str) -> (SystemTime, String) {
 
 #[test]
 fn runs_interleave_and_every_run_is_written() {
-    let (a, b) = (
-        DelayServer::start(Duration::ZERO),
-        DelayServer::start(Duration::ZERO),
-    );
+    let (a, b) = (Http::delayed(Duration::ZERO), Http::delayed(Duration::ZERO));
     let dir = tempfile::tempdir().unwrap();
     let scen = scenario(dir.path(), "ab.yaml", "/x", SHORT);
     let out = dir.path().join("runs");
@@ -188,7 +185,7 @@ fn bad_input_exits_2_before_anything_starts() {
 
 #[test]
 fn the_same_target_twice_runs_with_force_and_a_warning() {
-    let a = DelayServer::start(Duration::ZERO);
+    let a = Http::delayed(Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();
     let scen = scenario(dir.path(), "ab.yaml", "/x", SHORT);
     let out = dir.path().join("runs");

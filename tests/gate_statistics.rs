@@ -12,7 +12,7 @@ mod gate_support;
 use std::path::Path;
 use std::time::Duration;
 
-use gate_support::{napkin, s, scenario, DelayServer};
+use gate_support::{napkin, s, scenario, Http};
 use loadgen::Histogram;
 use reports::compare::{compare, Comparison, Tolerance};
 use reports::fixture::{build_run, status_errors};
@@ -249,8 +249,8 @@ fn verdict(c: &serde_json::Value, metric: &str) -> String {
 
 #[test]
 fn a_fifty_percent_slowdown_is_flagged() {
-    let base = DelayServer::start(Duration::from_millis(4));
-    let slow = DelayServer::start(Duration::from_millis(6));
+    let base = Http::delayed(Duration::from_millis(4));
+    let slow = Http::delayed(Duration::from_millis(6));
     let dir = tempfile::tempdir().unwrap();
     let load_block = "  rate: 200\n  duration: 9s\n  warmup: 1s\n  connections: 8\n  timeout: 2s\n";
     let scen = scenario(dir.path(), "gate.yaml", "/x", load_block);

@@ -25,17 +25,23 @@ pub struct Http {
 impl Http {
     /// Serves `status` to every request until the test process ends.
     pub fn start(status: u16) -> Http {
-        Http::with(status, None)
+        Http::with(status, Service::Instant)
     }
 
     /// A server of known capacity: one request at a time (the others wait), each taking
     /// `service` (slept, not spun: a busy CPU does not stretch it, and the thread sleep is
     /// precise to tens of microseconds): 1 / service requests per second at most.
     pub fn serial(service: Duration) -> Http {
-        Http::with(200, Some((Arc::new(Mutex::new(())), service)))
+        Http::with(200, Service::Serial(Arc::new(Mutex::new(())), service))
     }
 
-    fn with(status: u16, serial: Serial) -> Http {
+    /// Answers every request `delay` after reading it, connections in parallel (an injected
+    /// slowdown of a target that is not saturated).
+    pub fn delayed(delay: Duration) -> Http {
+        Http::with(200, Service::Delay(delay))
+    }
+
+    fn with(status: u16, service: Service) -> Http {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
@@ -44,8 +50,8 @@ impl Http {
         std::thread::spawn(move || {
             for stream in listener.incoming().take(1_000) {
                 let Ok(stream) = stream else { return };
-                let (count, serial, log) = (count.clone(), serial.clone(), log.clone());
-                std::thread::spawn(move || serve(stream, status, &count, serial, &log));
+                let (count, service, log) = (count.clone(), service.clone(), log.clone());
+                std::thread::spawn(move || serve(stream, status, &count, &service, &log));
             }
         });
         Http {
@@ -79,10 +85,17 @@ impl Http {
     }
 }
 
-/// One lock shared by every connection, and the service time held under it.
-type Serial = Option<(Arc<Mutex<()>>, Duration)>;
+/// How long a request takes before its response.
+#[derive(Clone)]
+enum Service {
+    Instant,
+    /// One lock shared by every connection, and the service time held under it.
+    Serial(Arc<Mutex<()>>, Duration),
+    /// A sleep per request, connections in parallel.
+    Delay(Duration),
+}
 
-fn serve(stream: TcpStream, status: u16, count: &AtomicU64, serial: Serial, log: &Seen) {
+fn serve(stream: TcpStream, status: u16, count: &AtomicU64, service: &Service, log: &Seen) {
     let _ = stream.set_nodelay(true);
     let mut out = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
@@ -115,9 +128,13 @@ fn serve(stream: TcpStream, status: u16, count: &AtomicU64, serial: Serial, log:
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        if let Some((lock, service)) = &serial {
-            let _one_at_a_time = lock.lock().unwrap();
-            std::thread::sleep(*service);
+        match service {
+            Service::Instant => {}
+            Service::Serial(lock, time) => {
+                let _one_at_a_time = lock.lock().unwrap();
+                std::thread::sleep(*time);
+            }
+            Service::Delay(delay) => std::thread::sleep(*delay),
         }
         let entry = format!("{request_line} {}", String::from_utf8_lossy(&body));
         log.lock().unwrap().push((SystemTime::now(), entry));
