@@ -7,24 +7,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::fixed::{FixedAction, FixedFactory};
+use common::fixed::a_and_b;
 use common::{refused_addr, BadServer, TestServer};
 use loadgen::{
     Constant, Interval, IntervalSink, LoadShape, NoSink, Outcome, RunPlan, StopHandle, Target,
 };
-
-fn factory() -> Arc<FixedFactory> {
-    let get = |name: &str, weight: f64| FixedAction {
-        name: name.into(),
-        weight,
-        method: hyper::Method::GET,
-        path: format!("/{name}"),
-        headers: vec![],
-        body: bytes::Bytes::new(),
-        expect: vec![],
-    };
-    Arc::new(FixedFactory::new(vec![get("a", 3.0), get("b", 1.0)]).unwrap())
-}
 
 fn open(url: &str, rate: f64, connections: usize, secs: f64) -> RunPlan {
     RunPlan {
@@ -56,7 +43,7 @@ fn closed(url: &str, users: usize, secs: f64) -> RunPlan {
 }
 
 fn run(plan: &RunPlan) -> Outcome {
-    loadgen::run(plan, factory(), &mut NoSink, &StopHandle::new()).unwrap()
+    loadgen::run(plan, a_and_b(), &mut NoSink, &StopHandle::new()).unwrap()
 }
 
 #[test]
@@ -237,7 +224,7 @@ fn run_stopped_after(plan: &RunPlan, server: &TestServer, after: u64) -> Outcome
         });
         trigger.stop();
     });
-    let out = loadgen::run(plan, factory(), &mut NoSink, &stop).unwrap();
+    let out = loadgen::run(plan, a_and_b(), &mut NoSink, &stop).unwrap();
     stopper.join().unwrap();
     out
 }
@@ -284,7 +271,7 @@ fn intervals_stream_once_per_second_and_add_up() {
     let server = TestServer::start();
     let plan = open(&server.url(), 100.0, 2, 2.5);
     let mut sink = Collect::default();
-    let out = loadgen::run(&plan, factory(), &mut sink, &StopHandle::new()).unwrap();
+    let out = loadgen::run(&plan, a_and_b(), &mut sink, &StopHandle::new()).unwrap();
     let idx: Vec<u64> = sink.intervals.iter().map(|i| i.0).collect();
     assert_eq!(idx, vec![0, 1, 2]);
     assert_eq!(sink.intervals[0].1, 1.0);
@@ -315,7 +302,7 @@ fn requests_left_without_an_outcome_at_the_end_are_unfinished_or_dropped() {
     let mut plan = open(&server.url(), 100.0, 4, 3.0);
     plan.timeout = Duration::from_secs(10);
     let mut sink = Collect::default();
-    let out = loadgen::run(&plan, factory(), &mut sink, &StopHandle::new()).unwrap();
+    let out = loadgen::run(&plan, a_and_b(), &mut sink, &StopHandle::new()).unwrap();
     assert_eq!(out.offered, Some(300));
     let e = &out.all.errors;
     assert_eq!(e.total(), e.unfinished, "{e:?}");
@@ -436,7 +423,7 @@ fn a_run_that_runs_out_of_work_early_still_ends_its_last_second_on_time() {
     let server = TestServer::start();
     let plan = open(&server.url(), 0.5, 1, 3.5);
     let mut sink = Collect::default();
-    let out = loadgen::run(&plan, factory(), &mut sink, &StopHandle::new()).unwrap();
+    let out = loadgen::run(&plan, a_and_b(), &mut sink, &StopHandle::new()).unwrap();
     let idx: Vec<u64> = sink.intervals.iter().map(|i| i.0).collect();
     assert_eq!(idx, vec![0, 1, 2, 3], "{:?}", sink.intervals);
     assert!(

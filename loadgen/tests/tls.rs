@@ -8,25 +8,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::fixed::{FixedAction, FixedFactory};
+use common::fixed::a_and_b;
 use common::tls::{Ca, Identity, Options, Server, Stats};
 use loadgen::{
     ClientTls, Constant, LoadShape, NoSink, Outcome, ProbeError, Protocol, ResolveOverride,
     RunPlan, StopHandle, Target, TlsFailure, TlsOptions, Transport,
 };
-
-fn factory() -> Arc<FixedFactory> {
-    let get = |name: &str, weight: f64| FixedAction {
-        name: name.into(),
-        weight,
-        method: hyper::Method::GET,
-        path: format!("/{name}"),
-        headers: vec![],
-        body: bytes::Bytes::new(),
-        expect: vec![],
-    };
-    Arc::new(FixedFactory::new(vec![get("a", 3.0), get("b", 1.0)]).unwrap())
-}
 
 /// TLS trusting `ca` (PEM) only, or verifying nothing.
 fn client(
@@ -83,7 +70,7 @@ fn closed(url: &str, users: usize, secs: f64, transport: Transport) -> RunPlan {
 }
 
 fn run(plan: &RunPlan) -> Outcome {
-    loadgen::run(plan, factory(), &mut NoSink, &StopHandle::new()).unwrap()
+    loadgen::run(plan, a_and_b(), &mut NoSink, &StopHandle::new()).unwrap()
 }
 
 fn tls_server(identity: Identity) -> Server {

@@ -126,3 +126,17 @@ impl RequestSource for FixedSource {
         }
     }
 }
+
+/// The engine and TLS tests' traffic: GET `/a` three times as often as GET `/b`.
+pub fn a_and_b() -> std::sync::Arc<FixedFactory> {
+    let get = |name: &str, weight: f64| FixedAction {
+        name: name.into(),
+        weight,
+        method: Method::GET,
+        path: format!("/{name}"),
+        headers: vec![],
+        body: Bytes::new(),
+        expect: vec![],
+    };
+    std::sync::Arc::new(FixedFactory::new(vec![get("a", 3.0), get("b", 1.0)]).unwrap())
+}
