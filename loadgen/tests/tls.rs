@@ -69,6 +69,18 @@ fn closed(url: &str, users: usize, secs: f64, transport: Transport) -> RunPlan {
     }
 }
 
+/// The plan most tests verify with: 100/s on one kept-alive connection for 0.3 s (30
+/// requests) to `server` over TLS.
+fn short_tls_run(server: &Server, tls: ClientTls, protocol: Protocol) -> RunPlan {
+    open(
+        &server.url(true),
+        100.0,
+        1,
+        0.3,
+        transport(Some(tls), protocol, true),
+    )
+}
+
 fn run(plan: &RunPlan) -> Outcome {
     loadgen::run(plan, a_and_b(), &mut NoSink, &StopHandle::new()).unwrap()
 }
@@ -149,13 +161,7 @@ fn an_unknown_issuer_a_wrong_name_and_an_expired_certificate_fail_with_their_rea
     for (identity, trusted, reason) in cases {
         let server = tls_server(identity);
         let tls = client(Some(trusted), None, false, &dir);
-        let plan = open(
-            &server.url(true),
-            100.0,
-            1,
-            0.3,
-            transport(Some(tls), Protocol::Http1, true),
-        );
+        let plan = short_tls_run(&server, tls, Protocol::Http1);
         assert_fails_with(&plan, reason);
     }
 }
@@ -167,13 +173,7 @@ fn insecure_accepts_any_certificate_and_resolve_reaches_a_named_host() {
     let dir = tempfile::tempdir().unwrap();
     // Expired and for another name: only --insecure gets through.
     let tls = client(None, None, false, &dir);
-    let plan = open(
-        &server.url(true),
-        100.0,
-        1,
-        0.3,
-        transport(Some(tls), Protocol::Http1, true),
-    );
+    let plan = short_tls_run(&server, tls, Protocol::Http1);
     assert!(loadgen::probe(&plan).is_ok());
     assert_eq!(run(&plan).all.successes(), 30);
 
@@ -210,13 +210,7 @@ fn mutual_tls_needs_the_client_certificate_and_says_so_without_one() {
             Protocol::Http1
         };
         let tls = client(Some(&ca.cert_pem), None, http2, &dir);
-        let plan = open(
-            &server.url(true),
-            100.0,
-            1,
-            0.3,
-            transport(Some(tls), protocol, true),
-        );
+        let plan = short_tls_run(&server, tls, protocol);
         match loadgen::probe(&plan) {
             Err(ProbeError::Tls { reason, .. }) => {
                 assert_eq!(reason, TlsFailure::NoClientCert, "h2 {http2}")
@@ -235,13 +229,7 @@ fn mutual_tls_needs_the_client_certificate_and_says_so_without_one() {
     let seen_before = Stats::get(&server.stats.client_certs);
     let me = clients.client("load generator");
     let tls = client(Some(&ca.cert_pem), Some(&me), false, &dir);
-    let plan = open(
-        &server.url(true),
-        100.0,
-        1,
-        0.3,
-        transport(Some(tls), Protocol::Http1, true),
-    );
+    let plan = short_tls_run(&server, tls, Protocol::Http1);
     assert!(loadgen::probe(&plan).is_ok());
     assert_eq!(run(&plan).all.successes(), 30);
     assert_eq!(
@@ -253,13 +241,7 @@ fn mutual_tls_needs_the_client_certificate_and_says_so_without_one() {
     // A client certificate from a CA the server does not trust is refused.
     let stranger = Ca::new("stranger").client("someone");
     let tls = client(Some(&ca.cert_pem), Some(&stranger), false, &dir);
-    let plan = open(
-        &server.url(true),
-        100.0,
-        1,
-        0.3,
-        transport(Some(tls), Protocol::Http1, true),
-    );
+    let plan = short_tls_run(&server, tls, Protocol::Http1);
     assert!(matches!(
         loadgen::probe(&plan),
         Err(ProbeError::Tls {
@@ -388,13 +370,7 @@ fn http2_against_a_server_without_it_is_refused_by_the_probe() {
     });
     let dir = tempfile::tempdir().unwrap();
     let tls = client(Some(&ca.cert_pem), None, true, &dir);
-    let plan = open(
-        &server.url(true),
-        100.0,
-        1,
-        0.3,
-        transport(Some(tls), Protocol::Http2 { streams: 1 }, true),
-    );
+    let plan = short_tls_run(&server, tls, Protocol::Http2 { streams: 1 });
     assert_fails_with(&plan, TlsFailure::NoH2);
 }
 
